@@ -1,0 +1,28 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong reading audio. Each variant names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AudioError {
+    #[error("{path}: cannot open: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a supported audio file ({reason})")]
+    Unsupported { path: PathBuf, reason: String },
+    #[error("{path}: {channels} channels; Stemdeck takes mono and stereo files (split or downmix it first)")]
+    TooManyChannels { path: PathBuf, channels: usize },
+    #[error("{path}: damaged audio: {reason}")]
+    Decode { path: PathBuf, reason: String },
+    #[error("{path}: cannot resample from {from} Hz to {to} Hz: {reason}")]
+    Resample {
+        path: PathBuf,
+        from: u32,
+        to: u32,
+        reason: String,
+    },
+    #[error("{path}: {reason}")]
+    Folder { path: PathBuf, reason: String },
+}

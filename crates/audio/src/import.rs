@@ -1,0 +1,199 @@
+//! From files on disk to a session: scan a folder, read what every file is, pick the
+//! session rate, name the tracks and auto-group them into stems.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use stemdeck_session::{Session, Song, Track, TrackId, grouping};
+
+use crate::AudioError;
+use crate::decode::{Decoder, FileInfo, is_audio_path};
+use crate::resample::converted_len;
+
+/// The result of importing: the session, what each track's file is (same order as
+/// `session.tracks`, `None` where the file could not be read), and the files that were
+/// passed over with the reason.
+pub struct Import {
+    pub session: Session,
+    pub infos: Vec<Option<FileInfo>>,
+    pub problems: Vec<AudioError>,
+}
+
+/// The audio files directly inside `dir` (not its subfolders, so an export folder made
+/// inside it is never read back as tracks), in natural order ("2 Snare" before "10 Gtr").
+pub fn scan_folder(dir: &Path) -> Result<Vec<PathBuf>, AudioError> {
+    let folder_err = |reason: String| AudioError::Folder {
+        path: dir.to_owned(),
+        reason,
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| folder_err(format!("cannot read folder: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| is_audio_path(p) && p.is_file())
+        .filter(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')))
+        .collect();
+    files.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
+    if files.is_empty() {
+        return Err(folder_err(format!(
+            "no audio files in this folder (looked for {})",
+            crate::decode::AUDIO_EXTENSIONS.join(", ")
+        )));
+    }
+    Ok(files)
+}
+
+/// Import every audio file in a folder; the song title is the folder's name.
+pub fn import_folder(dir: &Path) -> Result<Import, AudioError> {
+    let files = scan_folder(dir)?;
+    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
+    let title = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    import_files(&files, &title)
+}
+
+/// Import the given files into a new auto-grouped session. Files that cannot be read
+/// are reported in `problems` and left out; the rest still make a session.
+pub fn import_files(files: &[PathBuf], title: &str) -> Result<Import, AudioError> {
+    let mut infos = Vec::new();
+    let mut problems = Vec::new();
+    for path in files {
+        match Decoder::open(path) {
+            Ok(d) => infos.push(d.info().clone()),
+            Err(e) => problems.push(e),
+        }
+    }
+    if infos.is_empty() {
+        return Err(match problems.into_iter().next() {
+            Some(first) => first,
+            None => AudioError::Folder {
+                path: PathBuf::from(title),
+                reason: "no audio files given".into(),
+            },
+        });
+    }
+    let rate = majority_rate(infos.iter().map(|i| i.sample_rate));
+    let mut session = Session::new(
+        rate,
+        Song {
+            title: title.to_owned(),
+            ..Song::default()
+        },
+    );
+    let mut taken: HashMap<String, usize> = HashMap::new();
+    for (i, info) in infos.iter().enumerate() {
+        let base = track_name(&info.path);
+        // Two files with the same name (kick.wav, kick.flac) get "kick (2)".
+        let n = taken.entry(base.to_lowercase()).or_insert(0);
+        *n += 1;
+        let name = if *n == 1 { base } else { format!("{base} ({n})") };
+        let path = std::path::absolute(&info.path).unwrap_or_else(|_| info.path.clone());
+        session.tracks.push(Track::new(TrackId(i as u32 + 1), name, path));
+    }
+    grouping::auto_group(&mut session);
+    Ok(Import {
+        session,
+        infos: infos.into_iter().map(Some).collect(),
+        problems,
+    })
+}
+
+/// Read every track's file of a loaded session (same order as `session.tracks`).
+pub fn probe_session(session: &Session) -> Vec<Result<FileInfo, AudioError>> {
+    session
+        .tracks
+        .iter()
+        .map(|t| Decoder::open(&t.path).map(|d| d.info().clone()))
+        .collect()
+}
+
+/// Session length in frames at the session rate: the end of the longest track that is
+/// in a stem (tracks left out of the stems do not stretch them). Muted tracks count, so
+/// auditioning never changes the length.
+pub fn session_len(session: &Session, infos: &[Option<FileInfo>]) -> u64 {
+    session
+        .tracks
+        .iter()
+        .zip(infos)
+        .filter(|(t, _)| session.stem_of(t.id).is_some())
+        .filter_map(|(_, i)| i.as_ref())
+        .map(|i| converted_len(i.frames, i.sample_rate, session.sample_rate))
+        .max()
+        .unwrap_or(0)
+}
+
+/// The rate most files share; on a tie, the higher one.
+pub fn majority_rate(rates: impl Iterator<Item = u32>) -> u32 {
+    let mut counts: HashMap<u32, usize> = HashMap::new();
+    for r in rates {
+        *counts.entry(r).or_insert(0) += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(rate, n)| (*n, *rate))
+        .map_or(48_000, |(rate, _)| rate)
+}
+
+/// A track's display name: the file name without its extension.
+pub fn track_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string_lossy().into_owned())
+}
+
+/// Compare strings with digit runs as numbers, case-insensitively.
+fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut a, mut b) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (a.peek().copied(), b.peek().copied()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let num = |it: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+                    let mut s = String::new();
+                    while let Some(c) = it.peek().copied().filter(char::is_ascii_digit) {
+                        s.push(c);
+                        it.next();
+                    }
+                    s
+                };
+                let (na, nb) = (num(&mut a), num(&mut b));
+                let (ta, tb) = (na.trim_start_matches('0'), nb.trim_start_matches('0'));
+                let ord = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb));
+                if ord != std::cmp::Ordering::Equal {
+                    return ord;
+                }
+            }
+            (Some(x), Some(y)) => {
+                let ord = x.to_lowercase().cmp(y.to_lowercase());
+                if ord != std::cmp::Ordering::Equal {
+                    return ord;
+                }
+                a.next();
+                b.next();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order() {
+        let mut v = vec!["10 Gtr", "2 Snare", "1 Kick", "02b", "bass"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, ["1 Kick", "2 Snare", "02b", "10 Gtr", "bass"]);
+    }
+
+    #[test]
+    fn majority_rate_prefers_the_common_then_the_higher() {
+        assert_eq!(majority_rate([44_100, 48_000, 48_000].into_iter()), 48_000);
+        assert_eq!(majority_rate([44_100, 44_100, 96_000].into_iter()), 44_100);
+        assert_eq!(majority_rate([44_100, 48_000].into_iter()), 48_000);
+    }
+}

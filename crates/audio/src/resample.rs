@@ -1,0 +1,91 @@
+//! Sample-rate conversion to the session rate, with rubato.
+//!
+//! Quality: rubato's synchronous FFT resampler (`rubato::Fft`), the right tool for a
+//! fixed ratio such as 44.1 → 48 kHz: a Blackman-Harris² anti-aliasing window, a cutoff
+//! just below the lower Nyquist frequency (see [`RateConverter::cutoff`]), linear phase.
+//! A test measures it: a 1 kHz sine resampled 44.1 → 48 kHz keeps everything outside
+//! the tone more than 100 dB down. The resampler's own delay is removed, so a resampled
+//! track lines up with the others to the sample.
+
+use std::path::Path;
+
+use audioadapter_buffers::direct::SequentialSliceOfVecs;
+use rubato::{Fft, FixedSync, Indexing, Resampler as _};
+
+use crate::AudioError;
+
+/// Input frames per resampler call.
+const CHUNK: usize = 1024;
+
+/// A streaming converter from one fixed rate to another.
+pub struct RateConverter {
+    resampler: Fft<f32>,
+    channels: usize,
+    input: Vec<Vec<f32>>,
+    output: Vec<Vec<f32>>,
+    /// Output frames still to discard: the resampler's delay.
+    delay_left: usize,
+}
+
+impl RateConverter {
+    pub fn new(path: &Path, from: u32, to: u32, channels: usize) -> Result<Self, AudioError> {
+        let resampler = Fft::<f32>::new(from as usize, to as usize, CHUNK, channels, FixedSync::Input)
+            .map_err(|e| AudioError::Resample {
+                path: path.to_owned(),
+                from,
+                to,
+                reason: e.to_string(),
+            })?;
+        let out_max = resampler.output_frames_max();
+        Ok(Self {
+            delay_left: resampler.output_delay(),
+            resampler,
+            channels,
+            input: vec![vec![0.0; CHUNK]; channels],
+            output: vec![vec![0.0; out_max]; channels],
+        })
+    }
+
+    /// How many input frames the next call to [`Self::process`] takes.
+    pub fn chunk_frames(&self) -> usize {
+        self.resampler.input_frames_next()
+    }
+
+    /// The input buffers to fill (one per channel, [`Self::chunk_frames`] long).
+    pub fn input_mut(&mut self) -> &mut [Vec<f32>] {
+        &mut self.input
+    }
+
+    /// Relative cutoff frequency of the anti-aliasing filter (1.0 = the lower Nyquist).
+    pub fn cutoff(&self) -> f32 {
+        self.resampler.cutoff()
+    }
+
+    /// Resample the filled input (`valid` frames of it; the rest counts as silence) and
+    /// return the new output frames, one slice per channel, with the delay removed.
+    pub fn process(&mut self, valid: usize) -> Result<(&[Vec<f32>], std::ops::Range<usize>), String> {
+        let frames_in = self.resampler.input_frames_next();
+        let out_frames = self.output.first().map_or(0, |c| c.len());
+        let input = SequentialSliceOfVecs::new(&self.input, self.channels, frames_in)
+            .map_err(|e| e.to_string())?;
+        let mut output = SequentialSliceOfVecs::new_mut(&mut self.output, self.channels, out_frames)
+            .map_err(|e| e.to_string())?;
+        let indexing = Indexing::new().partial_len(valid.min(frames_in));
+        let (_, produced) = self
+            .resampler
+            .process_into_buffer(&input, &mut output, Some(&indexing))
+            .map_err(|e| e.to_string())?;
+        let skip = self.delay_left.min(produced);
+        self.delay_left -= skip;
+        Ok((&self.output, skip..produced))
+    }
+}
+
+/// Frames a track of `frames` at `from` Hz lasts at `to` Hz (rounded up, so nothing
+/// the source holds is cut).
+pub fn converted_len(frames: u64, from: u32, to: u32) -> u64 {
+    if from == to || from == 0 {
+        return frames;
+    }
+    (u128::from(frames) * u128::from(to)).div_ceil(u128::from(from)) as u64
+}

@@ -1,0 +1,155 @@
+//! One track as a block source at the session rate: decoded, converted to the session
+//! rate when needed, exactly [`TrackStream::len`] frames long, then silence forever.
+//! This is how export (and the live engine's reader thread) pull audio: block by block,
+//! so memory stays bounded whatever the song's length.
+
+use std::path::Path;
+
+use crate::decode::{Decoder, FileInfo};
+use crate::resample::{RateConverter, converted_len};
+use crate::AudioError;
+
+pub struct TrackStream {
+    decoder: Decoder,
+    converter: Option<RateConverter>,
+    /// Length at the session rate.
+    len: u64,
+    /// Frames handed out so far.
+    pos: u64,
+    /// Converted frames not handed out yet.
+    carry: Vec<Vec<f32>>,
+    carry_pos: usize,
+    source_done: bool,
+    session_rate: u32,
+}
+
+impl TrackStream {
+    /// Open `path` for playback at `session_rate`.
+    pub fn open(path: &Path, session_rate: u32) -> Result<TrackStream, AudioError> {
+        let decoder = Decoder::open(path)?;
+        let info = decoder.info();
+        let converter = if info.sample_rate == session_rate {
+            None
+        } else {
+            Some(RateConverter::new(path, info.sample_rate, session_rate, info.channels)?)
+        };
+        let len = converted_len(info.frames, info.sample_rate, session_rate);
+        let channels = info.channels;
+        Ok(TrackStream {
+            decoder,
+            converter,
+            len,
+            pos: 0,
+            carry: vec![Vec::new(); channels],
+            carry_pos: 0,
+            source_done: false,
+            session_rate,
+        })
+    }
+
+    pub fn info(&self) -> &FileInfo {
+        self.decoder.info()
+    }
+
+    /// 1 (mono) or 2 (stereo).
+    pub fn channels(&self) -> usize {
+        self.decoder.info().channels
+    }
+
+    /// Length in frames at the session rate.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Fill every channel slice of `out` (one per track channel, equal lengths) with the
+    /// next frames: audio up to [`Self::len`], silence after it.
+    pub fn read(&mut self, out: &mut [&mut [f32]]) -> Result<(), AudioError> {
+        let want = out.iter().map(|c| c.len()).min().unwrap_or(0);
+        let audible = (self.len.saturating_sub(self.pos)).min(want as u64) as usize;
+        let got = if self.converter.is_some() {
+            self.read_converted(out, audible)?
+        } else {
+            self.read_direct(out, audible)?
+        };
+        for ch in out.iter_mut() {
+            if let Some(rest) = ch.get_mut(got..) {
+                rest.fill(0.0);
+            }
+        }
+        self.pos += want as u64;
+        Ok(())
+    }
+
+    fn read_direct(&mut self, out: &mut [&mut [f32]], frames: usize) -> Result<usize, AudioError> {
+        if self.source_done || frames == 0 {
+            return Ok(0);
+        }
+        // Reborrow only the audible part, so a file longer than it claimed is cut.
+        let n = out.len().min(2);
+        let mut parts: [&mut [f32]; 2] = [&mut [], &mut []];
+        for (dst, src) in parts.iter_mut().zip(out.iter_mut()) {
+            let len = src.len().min(frames);
+            *dst = src.get_mut(..len).unwrap_or_default();
+        }
+        let got = self.decoder.read(parts.get_mut(..n).unwrap_or_default())?;
+        if got < frames {
+            self.source_done = true;
+        }
+        Ok(got)
+    }
+
+    fn read_converted(&mut self, out: &mut [&mut [f32]], frames: usize) -> Result<usize, AudioError> {
+        let mut done = 0;
+        while done < frames {
+            let carried = self.carry.first().map_or(0, |c| c.len()) - self.carry_pos;
+            if carried > 0 {
+                let n = carried.min(frames - done);
+                for (dst, src) in out.iter_mut().zip(&self.carry) {
+                    if let (Some(d), Some(s)) = (
+                        dst.get_mut(done..done + n),
+                        src.get(self.carry_pos..self.carry_pos + n),
+                    ) {
+                        d.copy_from_slice(s);
+                    }
+                }
+                self.carry_pos += n;
+                done += n;
+                continue;
+            }
+            let Some(conv) = self.converter.as_mut() else { break };
+            // Feed the next chunk; after the source ends, silence flushes the filter.
+            let chunk = conv.chunk_frames();
+            let valid = if self.source_done {
+                0
+            } else {
+                let mut chans: Vec<&mut [f32]> = conv
+                    .input_mut()
+                    .iter_mut()
+                    .map(|c| c.get_mut(..chunk).unwrap_or_default())
+                    .collect();
+                let got = self.decoder.read(&mut chans)?;
+                if got < chunk {
+                    self.source_done = true;
+                }
+                got
+            };
+            let info = self.decoder.info();
+            let (bufs, range) = conv.process(valid).map_err(|reason| AudioError::Resample {
+                path: info.path.clone(),
+                from: info.sample_rate,
+                to: self.session_rate,
+                reason,
+            })?;
+            for (dst, src) in self.carry.iter_mut().zip(bufs) {
+                dst.clear();
+                dst.extend_from_slice(src.get(range.clone()).unwrap_or_default());
+            }
+            self.carry_pos = 0;
+        }
+        Ok(done)
+    }
+}

@@ -1,0 +1,252 @@
+//! Session files: versioned JSON with track paths relative to the file.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Session, SessionError, Song, Stem, Track};
+
+/// The value of `"format"` in every session file.
+pub const FORMAT_NAME: &str = "stemdeck-session";
+/// The newest session format this build reads and the one it writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct SessionFile {
+    format: String,
+    version: u64,
+    sample_rate: u32,
+    #[serde(default)]
+    song: Song,
+    #[serde(default)]
+    tracks: Vec<Track>,
+    #[serde(default)]
+    stems: Vec<Stem>,
+}
+
+impl Session {
+    /// Read a session file. Track paths are resolved against the file's folder.
+    pub fn load(path: &Path) -> Result<Session, SessionError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SessionError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_json(&text, path)
+    }
+
+    /// Parse session JSON as if it had been read from `path` (used for messages and to
+    /// resolve relative track paths).
+    pub fn from_json(text: &str, path: &Path) -> Result<Session, SessionError> {
+        let parse_err = |e: serde_json::Error| SessionError::Parse {
+            path: path.to_owned(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string().split(" at line ").next().unwrap_or_default().to_owned(),
+        };
+        // Look at format and version before the rest, so a newer file is refused for
+        // what it is rather than for a field this build does not know.
+        let value: serde_json::Value = serde_json::from_str(text).map_err(parse_err)?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+            return Err(SessionError::WrongFormat {
+                path: path.to_owned(),
+            });
+        }
+        match value.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v > u64::from(FORMAT_VERSION) => {
+                return Err(SessionError::NewerVersion {
+                    path: path.to_owned(),
+                    found: v,
+                    supported: FORMAT_VERSION,
+                });
+            }
+            Some(v) if v >= 1 => {}
+            _ => {
+                return Err(SessionError::Invalid {
+                    path: path.to_owned(),
+                    message: "\"version\" must be a whole number from 1".into(),
+                });
+            }
+        }
+        let file: SessionFile = serde_json::from_str(text).map_err(parse_err)?;
+        let base = base_dir(path);
+        let mut session = Session {
+            sample_rate: file.sample_rate,
+            song: file.song,
+            tracks: file.tracks,
+            stems: file.stems,
+        };
+        for t in &mut session.tracks {
+            t.path = base.join(&t.path);
+        }
+        session.check().map_err(|message| SessionError::Invalid {
+            path: path.to_owned(),
+            message,
+        })?;
+        Ok(session)
+    }
+
+    /// The JSON this session is saved as at `path`: track paths relative to its folder.
+    pub fn to_json(&self, path: &Path) -> String {
+        let base = std::path::absolute(base_dir(path)).unwrap_or_else(|_| base_dir(path));
+        let tracks = self
+            .tracks
+            .iter()
+            .map(|t| Track {
+                path: relative_to(&t.path, &base),
+                ..t.clone()
+            })
+            .collect();
+        let file = SessionFile {
+            format: FORMAT_NAME.to_owned(),
+            version: u64::from(FORMAT_VERSION),
+            sample_rate: self.sample_rate,
+            song: self.song.clone(),
+            tracks,
+            stems: self.stems.clone(),
+        };
+        // Serialising plain data with string keys cannot fail.
+        let mut text = serde_json::to_string_pretty(&file).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// Save atomically: the JSON goes to a temporary file in the same folder, is flushed
+    /// to disk, and replaces the old file in one rename. The previous version is kept
+    /// beside it as `<name>.bak`, so a bad save never costs the user their session.
+    pub fn save(&self, path: &Path) -> Result<(), SessionError> {
+        let io_err = |source| SessionError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let text = self.to_json(path);
+        let tmp = sibling(path, ".tmp");
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+            if path.exists() {
+                std::fs::copy(path, sibling(path, ".bak"))?;
+            }
+            std::fs::rename(&tmp, path)
+        };
+        write().map_err(|e| {
+            std::fs::remove_file(&tmp).ok();
+            io_err(e)
+        })
+    }
+}
+
+/// `<path><suffix>` in the same folder (so a rename never crosses file systems).
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+fn base_dir(session_path: &Path) -> PathBuf {
+    match session_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// `path` relative to `base` where that is possible (same drive), else absolute.
+fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    pathdiff::diff_paths(&abs, base).unwrap_or(abs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{StemId, TrackId};
+
+    fn sample(dir: &Path) -> Session {
+        let mut s = Session::new(
+            44_100,
+            Song {
+                title: "Night Drive".into(),
+                artist: "The Examples".into(),
+                bpm: Some(122.0),
+                key: "F# minor".into(),
+                notes: "rough mix 3".into(),
+            },
+        );
+        s.tracks.push(Track::new(TrackId(1), "Kick", dir.join("audio/01 Kick.wav")));
+        s.tracks.push(Track {
+            gain_db: -3.5,
+            pan: 0.25,
+            mute: true,
+            ..Track::new(TrackId(2), "Bass DI", dir.join("audio/bass.flac"))
+        });
+        let drums = s.add_stem("Drums");
+        s.move_tracks(&[TrackId(1)], Some(drums), None);
+        s
+    }
+
+    #[test]
+    fn save_and_load_round_trip_with_relative_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = sample(dir.path());
+        let file = dir.path().join("song.stemdeck.json");
+        s.save(&file).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("\"format\": \"stemdeck-session\""));
+        assert!(text.contains("\"path\": \"audio/01 Kick.wav\""), "{text}");
+        let back = Session::load(&file).unwrap();
+        assert_eq!(back.song, s.song);
+        assert_eq!(back.stems, s.stems);
+        assert_eq!(back.tracks[1].gain_db, -3.5);
+        assert!(back.tracks[1].mute);
+        assert!(back.tracks[0].path.ends_with("audio/01 Kick.wav"));
+        assert!(std::fs::metadata(&back.tracks[0].path).is_err()); // never created; resolved only
+    }
+
+    #[test]
+    fn saving_again_keeps_a_backup_and_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = sample(dir.path());
+        let file = dir.path().join("s.json");
+        s.save(&file).unwrap();
+        s.song.title = "Second".into();
+        s.save(&file).unwrap();
+        let bak = std::fs::read_to_string(dir.path().join("s.json.bak")).unwrap();
+        assert!(bak.contains("Night Drive"));
+        assert!(Session::load(&file).unwrap().song.title == "Second");
+        assert!(!dir.path().join("s.json.tmp").exists());
+    }
+
+    #[test]
+    fn newer_versions_are_refused_by_name() {
+        let text = r#"{"format":"stemdeck-session","version":7,"sample_rate":48000,"future":1}"#;
+        let err = Session::from_json(text, Path::new("x/s.json")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("x/s.json") && msg.contains("version 7") && msg.contains("newer"), "{msg}");
+    }
+
+    #[test]
+    fn other_json_is_not_a_session() {
+        let err = Session::from_json(r#"{"a":1}"#, Path::new("s.json")).unwrap_err();
+        assert!(matches!(err, SessionError::WrongFormat { .. }));
+    }
+
+    #[test]
+    fn malformed_and_mistyped_json_give_positions() {
+        let err = Session::from_json("{\"format\": ", Path::new("s.json")).unwrap_err();
+        assert!(matches!(err, SessionError::Parse { line: 1, .. }), "{err}");
+        let text = r#"{"format":"stemdeck-session","version":1,"sample_rate":"fast"}"#;
+        let msg = Session::from_json(text, Path::new("s.json")).unwrap_err().to_string();
+        assert!(msg.contains("s.json") && msg.contains("invalid type"), "{msg}");
+    }
+
+    #[test]
+    fn broken_invariants_are_reported() {
+        let text = r#"{"format":"stemdeck-session","version":1,"sample_rate":48000,
+            "tracks":[{"id":1,"name":"a","path":"a.wav"}],
+            "stems":[{"id":1,"name":"A","tracks":[1]},{"id":2,"name":"B","tracks":[1]}]}"#;
+        let msg = Session::from_json(text, Path::new("s.json")).unwrap_err().to_string();
+        assert!(msg.contains("two stems"), "{msg}");
+        let _ = StemId(1);
+    }
+}

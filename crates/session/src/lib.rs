@@ -1,0 +1,16 @@
+//! The Stemdeck session model: what a multitrack session is (tracks, stems, song
+//! metadata), how it is stored (versioned JSON, paths relative to the file) and how
+//! tracks are sorted into stems by name. It knows nothing of audio or GUI, so every
+//! front end and back end can share it.
+
+mod error;
+pub mod grouping;
+mod io;
+mod model;
+pub mod routing;
+
+pub use error::SessionError;
+pub use io::{FORMAT_NAME, FORMAT_VERSION};
+pub use model::{
+    Session, Song, Stem, StemId, Track, TrackId, DEFAULT_STEM_COLORS, UNASSIGNED_NOTE,
+};

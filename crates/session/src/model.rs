@@ -1,0 +1,338 @@
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Stable identity of a track inside one session (not its position).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TrackId(pub u32);
+
+/// Stable identity of a stem inside one session (not its position).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StemId(pub u32);
+
+impl std::fmt::Display for TrackId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::fmt::Display for StemId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// What every command that renders says about tracks that are in no stem.
+pub const UNASSIGNED_NOTE: &str = "not in any stem: left out of the stems and the master";
+
+/// Lane colours for new stems, in order; a stem keeps its colour once given.
+pub const DEFAULT_STEM_COLORS: [&str; 8] = [
+    "#E8533F", "#F2A93B", "#4FA3E0", "#7BC96F", "#B57EDC", "#E06FA8", "#4CC2B8", "#C9C56F",
+];
+
+/// Facts about the song that go with the stems (the song information sheet).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Song {
+    pub title: String,
+    pub artist: String,
+    /// Beats per minute; `None` when unknown.
+    pub bpm: Option<f64>,
+    /// Musical key as the producer writes it ("F# minor", "Bbm").
+    pub key: String,
+    pub notes: String,
+}
+
+/// One source file of the multitrack.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Track {
+    pub id: TrackId,
+    pub name: String,
+    /// Absolute (or working-directory relative) in memory; stored relative to the
+    /// session file on disk.
+    pub path: PathBuf,
+    #[serde(default)]
+    pub gain_db: f32,
+    /// -1 (left) .. +1 (right). Mono tracks are panned, stereo tracks balanced.
+    #[serde(default)]
+    pub pan: f32,
+    #[serde(default)]
+    pub mute: bool,
+    #[serde(default)]
+    pub solo: bool,
+}
+
+impl Track {
+    pub fn new(id: TrackId, name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            path: path.into(),
+            gain_db: 0.0,
+            pan: 0.0,
+            mute: false,
+            solo: false,
+        }
+    }
+}
+
+/// A group of tracks rendered to one stereo file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stem {
+    pub id: StemId,
+    pub name: String,
+    /// "#RRGGBB".
+    #[serde(default = "default_color")]
+    pub color: String,
+    #[serde(default)]
+    pub gain_db: f32,
+    #[serde(default)]
+    pub mute: bool,
+    #[serde(default)]
+    pub solo: bool,
+    /// Member tracks, in display order.
+    #[serde(default)]
+    pub tracks: Vec<TrackId>,
+}
+
+fn default_color() -> String {
+    DEFAULT_STEM_COLORS[0].to_owned()
+}
+
+impl Stem {
+    pub fn new(id: StemId, name: impl Into<String>, color: impl Into<String>) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            color: color.into(),
+            gain_db: 0.0,
+            mute: false,
+            solo: false,
+            tracks: Vec::new(),
+        }
+    }
+}
+
+/// A multitrack session: the tracks, how they group into stems, and the song.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    /// The rate every track is rendered at (the rate most tracks share).
+    pub sample_rate: u32,
+    pub song: Song,
+    pub tracks: Vec<Track>,
+    pub stems: Vec<Stem>,
+}
+
+impl Session {
+    pub fn new(sample_rate: u32, song: Song) -> Self {
+        Self {
+            sample_rate,
+            song,
+            tracks: Vec::new(),
+            stems: Vec::new(),
+        }
+    }
+
+    pub fn track(&self, id: TrackId) -> Option<&Track> {
+        self.tracks.iter().find(|t| t.id == id)
+    }
+
+    pub fn track_mut(&mut self, id: TrackId) -> Option<&mut Track> {
+        self.tracks.iter_mut().find(|t| t.id == id)
+    }
+
+    pub fn track_index(&self, id: TrackId) -> Option<usize> {
+        self.tracks.iter().position(|t| t.id == id)
+    }
+
+    pub fn stem(&self, id: StemId) -> Option<&Stem> {
+        self.stems.iter().find(|s| s.id == id)
+    }
+
+    pub fn stem_mut(&mut self, id: StemId) -> Option<&mut Stem> {
+        self.stems.iter_mut().find(|s| s.id == id)
+    }
+
+    /// The stem a track belongs to, if any (a track is in at most one stem).
+    pub fn stem_of(&self, track: TrackId) -> Option<&Stem> {
+        self.stems.iter().find(|s| s.tracks.contains(&track))
+    }
+
+    /// Tracks in no stem: they are left out of the stems and the master.
+    pub fn unassigned_tracks(&self) -> impl Iterator<Item = &Track> {
+        self.tracks
+            .iter()
+            .filter(|t| !self.stems.iter().any(|s| s.tracks.contains(&t.id)))
+    }
+
+    pub fn next_track_id(&self) -> TrackId {
+        TrackId(self.tracks.iter().map(|t| t.id.0 + 1).max().unwrap_or(1))
+    }
+
+    pub fn next_stem_id(&self) -> StemId {
+        StemId(self.stems.iter().map(|s| s.id.0 + 1).max().unwrap_or(1))
+    }
+
+    /// Colour for the next new stem: the first default not already used.
+    pub fn next_stem_color(&self) -> String {
+        let unused = DEFAULT_STEM_COLORS
+            .iter()
+            .find(|c| !self.stems.iter().any(|s| s.color.eq_ignore_ascii_case(c)));
+        let color = unused.unwrap_or(&DEFAULT_STEM_COLORS[self.stems.len() % DEFAULT_STEM_COLORS.len()]);
+        (*color).to_owned()
+    }
+
+    /// Add a new empty stem at the end and return its id.
+    pub fn add_stem(&mut self, name: impl Into<String>) -> StemId {
+        let id = self.next_stem_id();
+        let color = self.next_stem_color();
+        self.stems.push(Stem::new(id, name, color));
+        id
+    }
+
+    /// Move tracks into `to` (or out of every stem when `None`), keeping the order given,
+    /// inserted at `index` in the target stem (appended when `None` or past the end).
+    /// Unknown ids are ignored. This is the single regrouping operation the GUI and
+    /// scripts use, so a track can never end up in two stems.
+    pub fn move_tracks(&mut self, ids: &[TrackId], to: Option<StemId>, index: Option<usize>) {
+        let ids: Vec<TrackId> = ids
+            .iter()
+            .copied()
+            .filter(|id| self.track(*id).is_some())
+            .collect();
+        // Position in the target counted after the moved tracks are taken out.
+        let mut insert_at = index;
+        if let (Some(target), Some(at)) = (to, index)
+            && let Some(stem) = self.stem(target)
+        {
+            let before = stem.tracks.iter().take(at).filter(|t| ids.contains(t)).count();
+            insert_at = Some(at - before);
+        }
+        for stem in &mut self.stems {
+            stem.tracks.retain(|t| !ids.contains(t));
+        }
+        if let Some(target) = to
+            && let Some(stem) = self.stem_mut(target)
+        {
+            let at = insert_at.unwrap_or(stem.tracks.len()).min(stem.tracks.len());
+            stem.tracks.splice(at..at, ids);
+        }
+    }
+
+    /// Check the invariants the rest of Stemdeck relies on; the message says what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if self.sample_rate == 0 {
+            return Err("sample_rate must be above 0".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for t in &self.tracks {
+            if !seen.insert(t.id) {
+                return Err(format!("track id {} is used twice", t.id));
+            }
+            if !t.gain_db.is_finite() || !t.pan.is_finite() || !(-1.0..=1.0).contains(&t.pan) {
+                return Err(format!(
+                    "track {} (\"{}\"): gain_db must be a number and pan between -1 and 1",
+                    t.id, t.name
+                ));
+            }
+        }
+        let mut stem_ids = std::collections::HashSet::new();
+        let mut owner = std::collections::HashMap::new();
+        for s in &self.stems {
+            if !stem_ids.insert(s.id) {
+                return Err(format!("stem id {} is used twice", s.id));
+            }
+            if !s.gain_db.is_finite() {
+                return Err(format!("stem {} (\"{}\"): gain_db must be a number", s.id, s.name));
+            }
+            for t in &s.tracks {
+                if self.track(*t).is_none() {
+                    return Err(format!(
+                        "stem {} (\"{}\") lists track {t}, which is not in tracks",
+                        s.id, s.name
+                    ));
+                }
+                if let Some(other) = owner.insert(*t, &s.name) {
+                    return Err(format!(
+                        "track {t} is in two stems (\"{other}\" and \"{}\"); a track belongs to at most one stem",
+                        s.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        let mut s = Session::new(48_000, Song::default());
+        for i in 1..=4 {
+            s.tracks.push(Track::new(TrackId(i), format!("t{i}"), format!("t{i}.wav")));
+        }
+        let a = s.add_stem("A");
+        let b = s.add_stem("B");
+        s.move_tracks(&[TrackId(1), TrackId(2)], Some(a), None);
+        s.move_tracks(&[TrackId(3)], Some(b), None);
+        s
+    }
+
+    #[test]
+    fn a_track_moves_out_of_its_old_stem() {
+        let mut s = session();
+        s.move_tracks(&[TrackId(1)], Some(StemId(2)), None);
+        assert_eq!(s.stems[0].tracks, vec![TrackId(2)]);
+        assert_eq!(s.stems[1].tracks, vec![TrackId(3), TrackId(1)]);
+        assert!(s.check().is_ok());
+    }
+
+    #[test]
+    fn moving_within_a_stem_reorders() {
+        let mut s = session();
+        s.move_tracks(&[TrackId(2)], Some(StemId(1)), Some(0));
+        assert_eq!(s.stems[0].tracks, vec![TrackId(2), TrackId(1)]);
+        s.move_tracks(&[TrackId(2)], Some(StemId(1)), Some(2));
+        assert_eq!(s.stems[0].tracks, vec![TrackId(1), TrackId(2)]);
+    }
+
+    #[test]
+    fn unassigning_and_listing_unassigned() {
+        let mut s = session();
+        s.move_tracks(&[TrackId(3), TrackId(99)], None, None);
+        let names: Vec<_> = s.unassigned_tracks().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, vec!["t3", "t4"]);
+        assert!(s.stem_of(TrackId(3)).is_none());
+        assert_eq!(s.stem_of(TrackId(1)).map(|s| s.id), Some(StemId(1)));
+    }
+
+    #[test]
+    fn check_finds_a_track_in_two_stems() {
+        let mut s = session();
+        s.stems[1].tracks.push(TrackId(1));
+        let err = s.check().unwrap_err();
+        assert!(err.contains("two stems"), "{err}");
+    }
+
+    #[test]
+    fn check_finds_unknown_and_duplicate_ids() {
+        let mut s = session();
+        s.stems[0].tracks.push(TrackId(42));
+        assert!(s.check().unwrap_err().contains("track 42"));
+        let mut s = session();
+        s.tracks.push(Track::new(TrackId(1), "dup", "dup.wav"));
+        assert!(s.check().unwrap_err().contains("used twice"));
+    }
+
+    #[test]
+    fn new_ids_and_colours_are_fresh() {
+        let s = session();
+        assert_eq!(s.next_track_id(), TrackId(5));
+        assert_eq!(s.next_stem_id(), StemId(3));
+        assert_eq!(s.next_stem_color(), DEFAULT_STEM_COLORS[2]);
+    }
+}
