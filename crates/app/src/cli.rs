@@ -1,0 +1,86 @@
+//! Command-line interface (clap). Each command prints for people on stdout, progress on
+//! stderr, and fails with one line naming the file and the problem.
+
+mod export;
+mod group;
+mod info;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "stemdeck", version, about = "Turn a multitrack session into stems.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build a session from a folder (or a list of files), auto-grouped into stems, and
+    /// print the grouping.
+    Group {
+        /// A folder of audio files, or audio files.
+        #[arg(required = true, value_name = "FOLDER|FILES")]
+        inputs: Vec<PathBuf>,
+        /// Save the session to this file.
+        #[arg(short = 'o', long = "output", value_name = "SESSION.json")]
+        output: Option<PathBuf>,
+    },
+    /// Render every stem to a stereo file, all the same length from sample 0.
+    Export(export::ExportArgs),
+    /// Show the tracks (format, rate, channels, length) and the stems.
+    Info {
+        #[arg(value_name = "SESSION.json|FOLDER")]
+        input: PathBuf,
+    },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Group { inputs, output } => group::run(&inputs, output.as_deref()),
+        Command::Export(args) => export::run(&args),
+        Command::Info { input } => info::run(&input),
+    }
+}
+
+/// "m:ss.mmm" (or "h:mm:ss.mmm").
+pub fn format_time(frames: u64, rate: u32) -> String {
+    let ms = (u128::from(frames) * 1000 / u128::from(rate.max(1))) as u64;
+    let (h, m, s, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}.{milli:03}")
+    } else {
+        format!("{m}:{s:02}.{milli:03}")
+    }
+}
+
+/// A linear peak as dBFS text.
+pub fn format_dbfs(peak: f32) -> String {
+    if peak <= 0.0 {
+        "-inf dBFS".into()
+    } else {
+        format!("{:+.1} dBFS", 20.0 * peak.log10())
+    }
+}
+
+/// Print the files that could not be read (the rest of the session still loads).
+fn print_problems(problems: &[stemdeck_audio::AudioError]) {
+    for p in problems {
+        eprintln!("stemdeck: warning: {p}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_levels() {
+        assert_eq!(format_time(48_000 * 61 + 24, 48_000), "1:01.000");
+        assert_eq!(format_time(44_100 * 3_725, 44_100), "1:02:05.000");
+        assert_eq!(format_dbfs(0.5), "-6.0 dBFS");
+        assert_eq!(format_dbfs(0.0), "-inf dBFS");
+    }
+}
