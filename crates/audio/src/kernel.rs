@@ -149,3 +149,141 @@ fn scale(out: &mut [f32], g0: f32, g1: f32) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stemdeck_session::routing::{MixPlan, StemGain, TrackGain};
+    use stemdeck_session::StemId;
+
+    const N: usize = 64;
+
+    fn plan(stems: &[(f32, &[(usize, f32, f32)])]) -> MixPlan {
+        MixPlan {
+            stems: stems
+                .iter()
+                .enumerate()
+                .map(|(i, (gain, tracks))| StemGain {
+                    stem: StemId(i as u32 + 1),
+                    gain: *gain,
+                    tracks: tracks
+                        .iter()
+                        .map(|(track, gain, pan)| TrackGain { track: *track, gain: *gain, pan: *pan })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn run(p: &MixPlan, inputs: &[Vec<Vec<f32>>]) -> (Vec<StereoBuf>, StereoBuf) {
+        let mut stems = vec![StereoBuf::new(N); p.stems.len()];
+        let mut master = StereoBuf::new(N);
+        mix_block(p, p, inputs, &mut stems, &mut master, N);
+        (stems, master)
+    }
+
+    fn mono(v: f32) -> Vec<Vec<f32>> {
+        vec![vec![v; N]]
+    }
+
+    #[test]
+    fn mono_at_centre_is_unity_in_both_channels() {
+        let (stems, master) = run(&plan(&[(1.0, &[(0, 1.0, 0.0)])]), &[mono(0.5)]);
+        assert!(stems[0].left.iter().chain(&stems[0].right).all(|x| *x == 0.5));
+        assert_eq!(master.left, stems[0].left);
+    }
+
+    #[test]
+    fn pan_law_is_constant_power_normalised_to_centre() {
+        assert_eq!(mono_pan(0.0), (1.0, 1.0));
+        let (l, r) = mono_pan(-1.0);
+        assert!((l - std::f32::consts::SQRT_2).abs() < 1e-6 && r.abs() < 1e-6);
+        for p in [-0.9f32, -0.5, -0.1, 0.3, 0.7, 1.0] {
+            let (l, r) = mono_pan(p);
+            assert!((l * l + r * r - 2.0).abs() < 1e-5, "power at {p}");
+        }
+        let (l, r) = mono_pan(0.5);
+        assert!(r > l);
+    }
+
+    #[test]
+    fn stereo_pan_is_a_balance() {
+        assert_eq!(balance(0.0), (1.0, 1.0));
+        assert_eq!(balance(0.5), (0.5, 1.0));
+        assert_eq!(balance(-1.0), (1.0, 0.0));
+        let input = vec![vec![vec![0.2; N], vec![-0.4; N]]];
+        let (stems, _) = run(&plan(&[(1.0, &[(0, 1.0, -0.5)])]), &input);
+        assert!((stems[0].left[0] - 0.2).abs() < 1e-7);
+        assert!((stems[0].right[0] + 0.2).abs() < 1e-7);
+    }
+
+    #[test]
+    fn gains_multiply_and_nothing_clips() {
+        let p = plan(&[(4.0, &[(0, 2.0, 0.0), (1, 1.0, 0.0)])]);
+        let (stems, master) = run(&p, &[mono(0.9), mono(0.5)]);
+        // (0.9 × 2 + 0.5) × 4 = 9.2: far past full scale, kept as is in float.
+        assert!((stems[0].left[5] - 9.2).abs() < 1e-5);
+        assert!((master.right[5] - 9.2).abs() < 1e-5);
+    }
+
+    #[test]
+    fn silent_tracks_and_missing_inputs_add_nothing() {
+        let p = plan(&[(1.0, &[(0, 0.0, 0.0), (7, 1.0, 0.0)]), (1.0, &[(1, 1.0, 0.0)])]);
+        let (stems, master) = run(&p, &[mono(0.9), mono(0.25)]);
+        assert!(stems[0].left.iter().all(|x| *x == 0.0));
+        assert!(master.left.iter().all(|x| *x == 0.25));
+    }
+
+    #[test]
+    fn stems_sum_exactly_to_the_master() {
+        let p = plan(&[(0.7, &[(0, 0.3, -0.4), (1, 1.2, 0.9)]), (1.3, &[(2, 0.8, 0.1)])]);
+        let inputs: Vec<Vec<Vec<f32>>> = (0..3)
+            .map(|t| vec![(0..N).map(|i| ((i * (t + 3)) as f32 * 0.37).sin()).collect()])
+            .collect();
+        let (stems, master) = run(&p, &inputs);
+        for i in 0..N {
+            let l: f32 = stems.iter().map(|s| s.left[i]).sum();
+            let r: f32 = stems.iter().map(|s| s.right[i]).sum();
+            assert!((l - master.left[i]).abs() <= 1e-6 && (r - master.right[i]).abs() <= 1e-6);
+        }
+    }
+
+    #[test]
+    fn gains_ramp_across_a_block_without_jumps() {
+        let from = plan(&[(1.0, &[(0, 1.0, 0.0)])]);
+        let to = plan(&[(1.0, &[(0, 0.0, 0.0)])]);
+        let mut stems = vec![StereoBuf::new(N)];
+        let mut master = StereoBuf::new(N);
+        mix_block(&from, &to, &[mono(1.0)], &mut stems, &mut master, N);
+        let l = &master.left;
+        assert!(l[0] < 1.0 && l[0] > 0.95, "starts near the old gain: {}", l[0]);
+        assert_eq!(l[N - 1], 0.0, "ends at the new gain");
+        for w in l.windows(2) {
+            assert!(w[0] >= w[1] && w[0] - w[1] <= 1.0 / N as f32 + 1e-6);
+        }
+    }
+
+    #[test]
+    fn the_kernel_follows_the_session_mute_solo_rules() {
+        use stemdeck_session::routing::MixMode;
+        use stemdeck_session::{Session, Song, Track, TrackId};
+        let mut s = Session::new(48_000, Song::default());
+        for i in 1..=3 {
+            s.tracks.push(Track::new(TrackId(i), format!("t{i}"), "x.wav"));
+        }
+        let a = s.add_stem("Inst");
+        let v = s.add_stem("Vocals");
+        s.move_tracks(&[TrackId(1), TrackId(2)], Some(a), None);
+        s.move_tracks(&[TrackId(3)], Some(v), None);
+        let inputs = [mono(0.1), mono(0.2), mono(0.4)];
+        let master_at = |s: &Session| run(&s.mix_plan(MixMode::Audition), &inputs).1.left[0];
+        assert!((master_at(&s) - 0.7).abs() < 1e-6);
+        s.stems[1].mute = true; // instrumental
+        assert!((master_at(&s) - 0.3).abs() < 1e-6);
+        s.stems[1].mute = false;
+        s.stems[1].solo = true; // a cappella
+        assert!((master_at(&s) - 0.4).abs() < 1e-6);
+        s.tracks[0].solo = true; // solos add up
+        assert!((master_at(&s) - 0.5).abs() < 1e-6);
+    }
+}

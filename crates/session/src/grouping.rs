@@ -1,7 +1,7 @@
 //! Auto-grouping: sorting tracks into stems by their names.
 //!
 //! A track name is read as a list of lowercase words ("12-Snare_Top" → `snare`, `top`;
-//! "LeadVox2" → `lead`, `vox`, `2`), then every keyword of the rule table [`RULES`] is
+//! "LeadVox2" → `lead`, `vox`, `2`), then every keyword of the rule table `RULES` is
 //! looked for among those words (single words and adjacent pairs such as `bass drum`).
 //! Of all the keywords found, the one with the highest priority decides the role; on a
 //! tie the longer keyword wins, then the earlier row of the table. The matcher is generic:
@@ -258,10 +258,10 @@ const EFFECT: u8 = 70;
 /// Words that say "a voice": beat instrument words, so a live "Bass Vox"/"Keys Vox"
 /// (the player's vocal mic) is a vocal.
 const VOICE: u8 = 65;
+/// Instruments whose name holds a drum or bass word ("Bass Clarinet", "Steel Drum").
+const NAMED_INSTRUMENT: u8 = 62;
 /// Drum and percussion words: beat "bass"/"sub"/"808" ("Kick Sub", "808 Kick", "Bass Drum").
 const DRUM: u8 = 60;
-/// Instruments whose name contains "bass" but are not the bass ("Bass Clarinet").
-const NOT_THE_BASS: u8 = 58;
 /// Bass words: beat instrument words ("Synth Bass", "Bass Gtr", "Key Bass").
 const BASS_WORD: u8 = 55;
 /// Instrument words: beat the weak hints below ("Lead Gtr", "Gtr Dbl", "Piano Room").
@@ -324,11 +324,11 @@ static RULES: &[Rule] = &[
             "vocal chop",
         ],
     },
-    // --- Not the bass, though named "bass" ----------------------------------------------
+    // --- Instruments named with a drum or bass word ------------------------------------
     Rule {
         role: INSTRUMENTS,
-        priority: NOT_THE_BASS,
-        keywords: &["bass clarinet", "bass trombone", "bass flute"],
+        priority: NAMED_INSTRUMENT,
+        keywords: &["bass clarinet", "bass trombone", "bass flute", "steel drum", "steel pan"],
     },
     // --- Drums -------------------------------------------------------------------------
     Rule {
@@ -350,7 +350,7 @@ static RULES: &[Rule] = &[
         role: DRUMS,
         priority: DRUM,
         keywords: &[
-            "hat", "hh", "hihat", "hi hat", "oh", "ovh", "ovhd", "overhead", "ride", "crash",
+            "hat", "hh", "hihat", "hi hat", "ohh", "oh", "ovh", "ovhd", "overhead", "ride", "crash",
             "cymbal", "cym", "china", "splash",
         ],
     },
@@ -365,7 +365,8 @@ static RULES: &[Rule] = &[
         keywords: &[
             "perc", "percussion", "clap", "snap", "shaker", "tamb", "tambo", "tambourine",
             "conga", "bongo", "cowbell", "cajon", "djembe", "timbale", "guiro", "cabasa",
-            "triangle", "woodblock", "agogo", "clave", "sleigh bell",
+            "triangle", "woodblock", "agogo", "clave", "sleigh bell", "tabla", "gong", "timpani",
+            "timp",
         ],
     },
     Rule {
@@ -423,7 +424,7 @@ static RULES: &[Rule] = &[
         role: INSTRUMENTS,
         priority: INSTRUMENT,
         keywords: &[
-            "string", "str", "violin", "vln", "viola", "vla", "cello", "brass", "horn",
+            "string", "str", "violin", "vln", "viola", "vla", "cello", "celli", "brass", "horn",
             "trumpet", "tpt", "trombone", "tbn", "sax", "saxophone", "flute", "clarinet",
             "oboe", "bassoon", "woodwind", "orch", "orchestra",
         ],
@@ -538,6 +539,9 @@ mod tests {
         ("Ride", D),
         ("Ride Cym", D),
         ("Crash", D),
+        ("OHH", D),
+        ("Timpani", D),
+        ("Tabla", D),
         ("China", D),
         ("Tamb", D),
         ("Shaker", D),
@@ -623,6 +627,7 @@ mod tests {
         ("Bass Vox", V),
         ("Keys Vox", V),
         ("Gtr Vox", V),
+        ("Vox Loop", V),
         ("Vox Room", V),
         ("Vox Delay", V),
         ("Lead 2", V),
@@ -675,6 +680,8 @@ mod tests {
         ("Sax Solo", I),
         ("Flute", I),
         ("Bass Clarinet", I),
+        ("Steel Drum", I),
+        ("Celli", I),
         ("Mallets", I),
         ("Marimba", I),
         ("Vibes", I),
@@ -691,7 +698,6 @@ mod tests {
         ("Gtr Swell", I),
         ("Vocoder Synth", I),
         ("DJ Scratch", I),
-        ("Vox Loop", V),
         // FX
         ("FX 1", F),
         ("SFX", F),
