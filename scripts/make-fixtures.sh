@@ -11,10 +11,12 @@
 #   right:       0.20 sin(2pi 660 t) + 0.10 sin(2pi 5100 t),       plus a click of -0.5
 #                at frame CLICK_R = round(0.090 R) + 5
 # (R = sample rate), 0.15 s long for PCM and lossless files, 0.25 s for lossy ones (a few
-# KB each anyway), 0.03 s for the 3-channel file. The whole folder stays under 600 KB. Left and right differ, so a
-# channel swap shows, and the clicks sit at known frames, so an offset (encoder delay not
-# trimmed, resampler delay left in) shows to the sample. The tests compute the same click
-# frames: keep `click_frames` in tests/common/mod.rs in step with this file.
+# KB each anyway), 0.03 s for the 3-channel file: about 520 KB in all (keep it under
+# 600 KB). Left and right differ, so a channel swap shows, and the clicks sit at known
+# frames, so an offset (encoder delay not trimmed, resampler delay left in) shows to the
+# sample. The tests compute the same click frames and lengths: keep `click_frames` in
+# tests/common/mod.rs and `seconds_percent` in tests/decode_formats.rs in step with this
+# file.
 #
 # Needs ffmpeg (with libmp3lame and libvorbis) and sox.
 set -euo pipefail
@@ -70,12 +72,12 @@ gen "$out/wav_s16_44100_mono.wav"          44100 1 -c:a pcm_s16le
 gen "$out/wav_s16_44100_stereo.wav"        44100 2 -c:a pcm_s16le
 gen "$out/wav_s24ext_48000_stereo.wav"     48000 2 -c:a pcm_s24le
 gen "$tmp/s24.wav" 44100 1 -c:a pcm_s24le
-sox -D "$tmp/s24.wav" -t wavpcm "$out/wav_s24_44100_mono.wav"
+sox -V1 -D "$tmp/s24.wav" -t wavpcm "$out/wav_s24_44100_mono.wav"
 gen "$tmp/s32.wav" 48000 1 -c:a pcm_s32le
-sox -D "$tmp/s32.wav" -t wavpcm "$out/wav_s32_48000_mono.wav"
+sox -V1 -D "$tmp/s32.wav" -t wavpcm "$out/wav_s32_48000_mono.wav"
 gen "$out/wav_s32ext_44100_mono.wav"       44100 1 -c:a pcm_s32le
 gen "$tmp/f32.wav" 44100 2 -c:a pcm_f32le
-sox -D "$tmp/f32.wav" -t wavpcm "$out/wav_f32_44100_stereo.wav"
+sox -V1 -D "$tmp/f32.wav" -t wavpcm "$out/wav_f32_44100_stereo.wav"
 gen "$out/wav_f32ext_48000_mono.wav"       48000 1 -c:a pcm_f32le
 gen "$out/wav_f64_44100_mono.wav"          44100 1 -c:a pcm_f64le
 
@@ -88,6 +90,10 @@ gen "$out/flac_s16_44100_stereo.flac"      44100 2 -c:a flac -sample_fmt s16
 gen "$out/flac_s16_48000_mono.flac"        48000 1 -c:a flac -sample_fmt s16
 gen "$out/flac_s24_96000_stereo.flac"      96000 2 -c:a flac -sample_fmt s32 -bits_per_raw_sample 24
 
+# ALAC in MP4 (.m4a).
+gen "$out/alac_s16_44100_stereo.m4a"       44100 2 -c:a alac -sample_fmt s16p
+gen "$out/alac_s24_48000_mono.m4a"         48000 1 -c:a alac -sample_fmt s32p -bits_per_raw_sample 24
+
 # Lossy: longer (still a few KB), so the comparison spans many codec frames.
 DUR=0.25
 
@@ -96,13 +102,16 @@ DUR=0.25
 gen "$out/mp3_44100_stereo.mp3"            44100 2 -c:a libmp3lame -b:a 192k
 gen "$out/mp3_48000_mono.mp3"              48000 1 -c:a libmp3lame -b:a 128k
 
-# Ogg Vorbis.
-gen "$out/vorbis_44100_stereo.ogg"         44100 2 -c:a libvorbis -q:a 6
-gen "$out/vorbis_48000_mono.ogg"           48000 1 -c:a libvorbis -q:a 6
+# Ogg Vorbis. Short pages (50 ms), as in any file longer than a second or so: ffmpeg 5.1
+# drops the last 128 frames of a stream held in a single Ogg page (libvorbisfile, e.g.
+# sox, and Stemdeck follow the final granule position). The `onepage` file is that case,
+# tested against the known length instead.
+gen "$out/vorbis_44100_stereo.ogg"         44100 2 -c:a libvorbis -q:a 6 -page_duration 50000
+gen "$out/vorbis_48000_mono.ogg"           48000 1 -c:a libvorbis -q:a 6 -page_duration 50000
+gen "$out/vorbis_44100_mono_onepage.ogg"   44100 1 -c:a libvorbis -q:a 4
 
-# ALAC and AAC-LC in MP4 (.m4a).
-gen "$out/alac_s16_44100_stereo.m4a"       44100 2 -c:a alac -sample_fmt s16p
-gen "$out/alac_s24_48000_mono.m4a"         48000 1 -c:a alac -sample_fmt s32p -bits_per_raw_sample 24
+# AAC-LC in MP4 (.m4a). ffmpeg writes an edit list skipping its encoder's 1024 priming
+# frames and shortens the last sample's duration to end where the audio ends.
 gen "$out/aac_44100_stereo.m4a"            44100 2 -c:a aac -b:a 160k
 gen "$out/aac_48000_mono.m4a"              48000 1 -c:a aac -b:a 96k
 

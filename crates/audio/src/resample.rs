@@ -6,16 +6,23 @@
 //! A test measures it: a 1 kHz sine resampled 44.1 → 48 kHz keeps everything outside
 //! the tone more than 100 dB down. The resampler's own delay is removed, so a resampled
 //! track lines up with the others to the sample.
+//!
+//! That delay is half of rubato's output FFT size. rubato reports it rounded down, so
+//! when that size is odd (e.g. 96 → 44.1 kHz, 32 → 44.1 kHz with rubato's default block
+//! layout) half a frame of delay would stay in. `block_layout` picks a layout whose
+//! output FFT size is even, so the delay removed is exact.
 
 use std::path::Path;
 
 use audioadapter_buffers::direct::SequentialSliceOfVecs;
-use rubato::{Fft, FixedSync, Indexing, Resampler as _};
+use rubato::{Fft, FixedSync, Indexing, Resampler as _, WindowFunction};
 
 use crate::AudioError;
 
-/// Input frames per resampler call.
+/// Input frames per resampler call (unless [`block_layout`] has to pick another size).
 const CHUNK: usize = 1024;
+/// rubato's default FFT sub-block target: about 256 frames, for a low delay.
+const SUB_BLOCK: usize = 256;
 
 /// A streaming converter from one fixed rate to another.
 pub struct RateConverter {
@@ -29,20 +36,29 @@ pub struct RateConverter {
 
 impl RateConverter {
     pub fn new(path: &Path, from: u32, to: u32, channels: usize) -> Result<Self, AudioError> {
-        let resampler = Fft::<f32>::new(from as usize, to as usize, CHUNK, channels, FixedSync::Input)
-            .map_err(|e| AudioError::Resample {
-                path: path.to_owned(),
-                from,
-                to,
-                reason: e.to_string(),
-            })?;
+        let (chunk, sub_chunks) = block_layout(from as usize, to as usize);
+        let resampler = Fft::<f32>::new_custom(
+            from as usize,
+            to as usize,
+            chunk,
+            sub_chunks,
+            channels,
+            WindowFunction::BlackmanHarris2,
+            FixedSync::Input,
+        )
+        .map_err(|e| AudioError::Resample {
+            path: path.to_owned(),
+            from,
+            to,
+            reason: e.to_string(),
+        })?;
         let out_max = resampler.output_frames_max();
         Ok(Self {
             delay_left: resampler.output_delay(),
-            resampler,
             channels,
-            input: vec![vec![0.0; CHUNK]; channels],
+            input: vec![vec![0.0; resampler.input_frames_next()]; channels],
             output: vec![vec![0.0; out_max]; channels],
+            resampler,
         })
     }
 
@@ -79,6 +95,39 @@ impl RateConverter {
         self.delay_left -= skip;
         Ok((&self.output, skip..produced))
     }
+}
+
+/// Input chunk and FFT sub-chunk count for rubato's `Fft` (FixedSync::Input) such that
+/// its output FFT size is even, so that its delay (half that size) is a whole number of
+/// frames and `Fft::output_delay` (which rounds down) is exact.
+///
+/// rubato (5.0) sizes its FFTs as `n * from/g` in and `n * to/g` out (g = gcd(from, to))
+/// with `n = ceil((chunk / sub_chunks) / (from/g))`. When `to/g` is odd, `n` must be
+/// even. Prefers rubato's default (1024-frame chunk, ~256-frame sub-blocks), then fewer,
+/// longer sub-blocks (a longer filter: only latency is given up, and it is removed), then
+/// a chunk of exactly two units. tests/resample_quality.rs measures the delay left
+/// (`no_half_frame_delay_for_odd_fft_sizes`), so a change in rubato's sizing shows.
+fn block_layout(from: usize, to: usize) -> (usize, usize) {
+    let g = gcd(from, to).max(1);
+    let (unit_in, unit_out) = ((from / g).max(1), to / g);
+    let default = (CHUNK, (CHUNK / SUB_BLOCK).max(1));
+    if unit_out % 2 == 0 {
+        return default;
+    }
+    for sub_chunks in (1..=default.1).rev() {
+        if (CHUNK / sub_chunks).div_ceil(unit_in).max(1) % 2 == 0 {
+            return (CHUNK, sub_chunks);
+        }
+    }
+    // One sub-block of exactly two units.
+    (2 * unit_in, 1)
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// Frames a track of `frames` at `from` Hz lasts at `to` Hz (rounded up, so nothing

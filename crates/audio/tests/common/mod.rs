@@ -13,7 +13,9 @@ use stemdeck_audio::decode::{Decoder, FileInfo};
 
 /// `crates/audio/tests/fixtures`, made by `scripts/make-fixtures.sh`.
 pub fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
 }
 
 pub fn fixture(name: &str) -> PathBuf {
@@ -73,9 +75,14 @@ fn run(mut cmd: Command, what: &str, path: &Path) -> Vec<u8> {
 /// Sample rate and channel count of the first audio stream, as ffprobe sees them.
 pub fn ffprobe_format(path: &Path) -> (u32, usize) {
     let mut cmd = tool("ffprobe");
-    cmd.args(["-select_streams", "a:0", "-show_entries", "stream=sample_rate,channels"])
-        .args(["-of", "default=noprint_wrappers=1"])
-        .arg(path);
+    cmd.args([
+        "-select_streams",
+        "a:0",
+        "-show_entries",
+        "stream=sample_rate,channels",
+    ])
+    .args(["-of", "default=noprint_wrappers=1"])
+    .arg(path);
     let text = String::from_utf8(run(cmd, "probe", path)).expect("ffprobe prints UTF-8");
     let field = |key: &str| -> u64 {
         text.lines()
@@ -91,9 +98,15 @@ pub fn ffprobe_format(path: &Path) -> (u32, usize) {
 pub fn ffmpeg_decode(path: &Path) -> Audio {
     let (rate, channels) = ffprobe_format(path);
     let mut cmd = tool("ffmpeg");
-    cmd.arg("-nostdin").arg("-i")
-        .arg(path)
-        .args(["-map", "0:a:0", "-f", "f32le", "-acodec", "pcm_f32le", "-"]);
+    cmd.arg("-nostdin").arg("-i").arg(path).args([
+        "-map",
+        "0:a:0",
+        "-f",
+        "f32le",
+        "-acodec",
+        "pcm_f32le",
+        "-",
+    ]);
     let bytes = run(cmd, "decode", path);
     assert!(channels > 0, "ffprobe: {} has no channels", path.display());
     assert_eq!(
@@ -106,7 +119,10 @@ pub fn ffmpeg_decode(path: &Path) -> Audio {
     for (i, b) in bytes.chunks_exact(4).enumerate() {
         planar[i % channels].push(f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
     }
-    Audio { rate, channels: planar }
+    Audio {
+        rate,
+        channels: planar,
+    }
 }
 
 /// Stemdeck's decode of `path`, read in blocks of `block` frames (an odd size, so reads
@@ -118,7 +134,9 @@ pub fn stemdeck_decode(path: &Path, block: usize) -> (FileInfo, Audio) {
     let mut bufs = vec![vec![0.0f32; block]; info.channels];
     loop {
         let mut slices: Vec<&mut [f32]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
-        let got = dec.read(&mut slices).unwrap_or_else(|e| panic!("Decoder::read: {e}"));
+        let got = dec
+            .read(&mut slices)
+            .unwrap_or_else(|e| panic!("Decoder::read: {e}"));
         for (dst, src) in planar.iter_mut().zip(&bufs) {
             dst.extend_from_slice(&src[..got]);
         }
@@ -129,7 +147,10 @@ pub fn stemdeck_decode(path: &Path, block: usize) -> (FileInfo, Audio) {
     // Reading on after the end keeps returning nothing.
     let mut slices: Vec<&mut [f32]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
     assert_eq!(dec.read(&mut slices).expect("read after the end"), 0);
-    let audio = Audio { rate: info.sample_rate, channels: planar };
+    let audio = Audio {
+        rate: info.sample_rate,
+        channels: planar,
+    };
     assert_eq!(
         info.frames,
         audio.frames() as u64,
