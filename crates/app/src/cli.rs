@@ -4,6 +4,7 @@
 mod export;
 mod group;
 mod info;
+mod play;
 
 use std::path::PathBuf;
 
@@ -30,6 +31,10 @@ pub enum Command {
     },
     /// Render every stem to a stereo file, all the same length from sample 0.
     Export(export::ExportArgs),
+    /// Play the live mix through the output device, with stems muted or soloed.
+    Play(play::PlayArgs),
+    /// List the audio output devices.
+    Devices,
     /// Show the tracks (format, rate, channels, length) and the stems.
     Info {
         #[arg(value_name = "SESSION.json|FOLDER")]
@@ -42,6 +47,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Group { inputs, output } => group::run(&inputs, output.as_deref()),
         Command::Export(args) => export::run(&args),
         Command::Info { input } => info::run(&input),
+        Command::Play(args) => play::run(&args),
+        Command::Devices => play::devices(),
     }
 }
 

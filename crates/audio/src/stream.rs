@@ -65,6 +65,23 @@ impl TrackStream {
         self.len == 0
     }
 
+    /// Move to `frame` (session rate): the next [`Self::read`] starts there.
+    pub fn seek(&mut self, frame: u64) -> Result<(), AudioError> {
+        let path = self.decoder.info().path.clone();
+        let mut fresh = TrackStream::open(&path, self.session_rate)?;
+        let mut scratch = vec![vec![0.0f32; 8192]; fresh.channels()];
+        let mut left = frame.min(fresh.len);
+        while left > 0 {
+            let n = left.min(8192) as usize;
+            let mut parts: Vec<&mut [f32]> = scratch.iter_mut().map(|c| c.get_mut(..n).unwrap_or_default()).collect();
+            fresh.read(&mut parts)?;
+            left -= n as u64;
+        }
+        fresh.pos = frame;
+        *self = fresh;
+        Ok(())
+    }
+
     /// Fill every channel slice of `out` (one per track channel, equal lengths) with the
     /// next frames: audio up to [`Self::len`], silence after it.
     pub fn read(&mut self, out: &mut [&mut [f32]]) -> Result<(), AudioError> {

@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# Benchmark: `stemdeck export` against ffmpeg doing the same job as one filter graph.
+#
+#   bench/export-vs-ffmpeg.sh
+#
+# 1. Generates (once, cached in $BENCH_DIR) a 32-track session of mixed formats and
+#    rates: WAV 24-bit 48k, WAV 16-bit 44.1k, FLAC 48k (24-bit) and 44.1k (16-bit),
+#    MP3 320k 44.1k, Ogg Vorbis 48k; mono and stereo; names a real session would have,
+#    so that `stemdeck group` makes the 4 stems Drums / Bass / Vocals / Instruments.
+#    Content: noise + a vibrato'd tone under a tremolo (ffmpeg lavfi), so the lossy and
+#    lossless codecs work on changing, non-trivial audio. The same tracks are made at
+#    the full length (4 min) and at 1 min, to see whether memory grows with song length.
+# 2. Builds target/release/stemdeck if missing, runs `stemdeck group`, then times, in
+#    the same run and interleaved (so a disturbance hits both tools alike), $RUNS times:
+#      A. stemdeck export SESSION --format wav24 --master --force --out DIR
+#      B. ffmpeg: all inputs -> aresample=48000 -> mono panned to both channels at unity
+#         -> amix=normalize=0 per stem (groups read from the session JSON) -> asplit ->
+#         amix of the 4 stems as master -> 5 x pcm_s24le WAV
+#      C. stemdeck export on the 1-minute session (memory vs song length)
+#    and prints the medians: wall time, x realtime, peak RSS (/usr/bin/time -v), CPU time.
+#
+# Environment:
+#   BENCH_DIR   cache + output folder          (default: target/bench-session)
+#   RUNS        timed runs per measurement     (default: 3; the median is reported)
+#   FULL_SECS   length of the long session     (default: 240)
+#   SHORT_SECS  length of the short session    (default: 60)
+#   STEMDECK    binary to test                 (default: target/release/stemdeck,
+#                                               built with cargo if missing)
+#
+# Needs: ffmpeg (libmp3lame, libvorbis), ffprobe, python3, GNU time (/usr/bin/time;
+# installed with apt-get when missing and running as root), cargo if the binary is missing.
+# Disk: about 1.3 GB for the sources, 0.7 GB for the outputs.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH_DIR="${BENCH_DIR:-$ROOT/target/bench-session}"
+RUNS="${RUNS:-3}"
+FULL_SECS="${FULL_SECS:-240}"
+SHORT_SECS="${SHORT_SECS:-60}"
+STEMDECK="${STEMDECK:-$ROOT/target/release/stemdeck}"
+# Bump when the generated material changes, so old caches are not reused.
+GEN_VERSION=1
+
+say() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+
+# --------------------------------------------------------------------------- tools
+for tool in ffmpeg ffprobe python3; do
+    command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+if [[ ! -x /usr/bin/time ]]; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+        say "/usr/bin/time missing: installing the Debian package 'time'"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null \
+            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
+    else
+        die "/usr/bin/time (GNU time) is missing: apt-get install time"
+    fi
+fi
+ENCODERS="$(ffmpeg -hide_banner -encoders 2>/dev/null)"
+for enc in libmp3lame libvorbis flac; do
+    grep -qw "$enc" <<<"$ENCODERS" || die "ffmpeg lacks the $enc encoder"
+done
+
+FF=(ffmpeg -hide_banner -loglevel error -nostdin -y)
+
+# --------------------------------------------------------------------------- tracks
+# name | format | channels | tone Hz | noise colour | tremolo Hz
+# Formats: w24 = WAV 24-bit 48k, w16 = WAV 16-bit 44.1k, f48 = FLAC 24-bit 48k,
+#          f44 = FLAC 16-bit 44.1k, mp3 = MP3 320k 44.1k, ogg = Ogg Vorbis q6 48k.
+# 18 tracks at 48 kHz, 14 at 44.1 kHz: the session rate (the majority) is 48 kHz.
+TRACKS=(
+    "01 Kick|w24|1|55|brown|2"
+    "02 Snare Top|w24|1|190|white|1"
+    "03 Snare Bottom|w16|1|210|white|1"
+    "04 Hat|f48|1|7000|white|8"
+    "05 OH L|w24|1|3500|pink|4"
+    "06 OH R|w24|1|3700|pink|4"
+    "07 Room|f48|2|400|pink|2"
+    "08 Tom 1|w16|1|110|brown|0.5"
+    "09 Tom 2|w16|1|82|brown|0.5"
+    "10 Perc|ogg|2|1200|white|6"
+    "11 Shaker|mp3|1|5000|white|8"
+    "12 Clap|f44|1|1500|white|1"
+    "13 Bass DI|w24|1|41|brown|2"
+    "14 Bass Amp|f48|1|82|brown|2"
+    "15 Sub|w24|1|45|brown|0.5"
+    "16 Lead Vox|w24|1|220|pink|3"
+    "17 Lead Vox Dbl|f48|1|221|pink|3"
+    "18 BGV 1|f44|1|330|pink|1.5"
+    "19 BGV 2|f44|1|392|pink|1.5"
+    "20 BGV 3|mp3|1|440|pink|1.5"
+    "21 BGV 4|mp3|1|523|pink|1.5"
+    "22 Adlib|ogg|1|262|pink|0.7"
+    "23 Gtr L|w16|1|147|pink|4"
+    "24 Gtr R|w16|1|148|pink|4"
+    "25 Keys|f48|2|262|pink|2"
+    "26 Piano|w24|2|131|pink|1"
+    "27 Rhodes|f44|2|175|pink|3"
+    "28 Pad|ogg|2|349|pink|0.25"
+    "29 Synth Lead|mp3|2|659|white|5"
+    "30 Strings|f48|2|294|pink|0.3"
+    "31 Brass|mp3|2|466|pink|2"
+    "32 Organ|ogg|2|196|pink|6"
+)
+
+format_args() { # format -> ext and ffmpeg output options
+    case "$1" in
+        w24) echo "wav|48000|-c:a pcm_s24le" ;;
+        w16) echo "wav|44100|-c:a pcm_s16le" ;;
+        f48) echo "flac|48000|-c:a flac -sample_fmt s32 -bits_per_raw_sample 24" ;;
+        f44) echo "flac|44100|-c:a flac -sample_fmt s16" ;;
+        mp3) echo "mp3|44100|-c:a libmp3lame -sample_fmt s16p -b:a 320k" ;;
+        ogg) echo "ogg|48000|-c:a libvorbis -q:a 6" ;;
+        *) die "unknown format $1" ;;
+    esac
+}
+
+# One channel of content: noise + tone with vibrato, summed, under a tremolo.
+channel_graph() { # rate secs tone colour trem seed label
+    local r=$1 d=$2 f=$3 c=$4 t=$5 s=$6 out=$7
+    printf 'anoisesrc=d=%s:c=%s:r=%s:a=0.03:seed=%s[n%s];' "$d" "$c" "$r" "$s" "$out"
+    printf 'sine=f=%s:r=%s:d=%s,vibrato=f=5:d=0.3,volume=0.03[s%s];' "$f" "$r" "$d" "$out"
+    printf '[n%s][s%s]amix=inputs=2:normalize=0,tremolo=f=%s:d=0.7[%s]' "$out" "$out" "$t" "$out"
+}
+
+generate_session() { # secs dir
+    local secs=$1 dir=$2 stamp="$2/.complete-v$GEN_VERSION"
+    if [[ -f $stamp ]]; then
+        say "using cached ${secs}s session in $dir"
+        return
+    fi
+    say "generating the ${secs}s session in $dir (32 tracks; takes a while, done once)"
+    mkdir -p "$dir/audio"
+    local i=0 line name fmt ch tone colour trem ext rate opts graph target
+    for line in "${TRACKS[@]}"; do
+        i=$((i + 1))
+        IFS='|' read -r name fmt ch tone colour trem <<<"$line"
+        IFS='|' read -r ext rate opts <<<"$(format_args "$fmt")"
+        target="$dir/audio/$name.$ext"
+        if [[ -f $target ]]; then continue; fi
+        if [[ $ch == 1 ]]; then
+            graph="$(channel_graph "$rate" "$secs" "$tone" "$colour" "$trem" "$i" out)"
+        else
+            graph="$(channel_graph "$rate" "$secs" "$tone" "$colour" "$trem" "$i" l);"
+            graph+="$(channel_graph "$rate" "$secs" "$(python3 -c "print(round($tone*1.013,2))")" \
+                "$colour" "$trem" "$((i + 1000))" r);"
+            graph+="[l][r]join=inputs=2:channel_layout=stereo[out]"
+        fi
+        say "  $(printf '%-16s' "$name") $fmt ${ch}ch ${rate} Hz"
+        # shellcheck disable=SC2086 # opts is a list of options
+        "${FF[@]}" -filter_complex "$graph" -map '[out]' -t "$secs" -ar "$rate" -ac "$ch" \
+            $opts -map_metadata -1 "$dir/audio/.tmp.$ext"
+        mv "$dir/audio/.tmp.$ext" "$target"
+    done
+    touch "$stamp"
+}
+
+# --------------------------------------------------------------------------- binary
+if [[ ! -x $STEMDECK ]]; then
+    say "building the release binary (cargo build --release -p stemdeck)"
+    (cd "$ROOT" && cargo build --release -p stemdeck)
+fi
+[[ -x $STEMDECK ]] || die "no binary at $STEMDECK"
+if [[ -n $(find "$ROOT/crates" -name '*.rs' -newer "$STEMDECK" -print -quit 2>/dev/null) ]]; then
+    say "warning: some sources are newer than $STEMDECK (rebuild with cargo build --release -p stemdeck)"
+fi
+
+FULL="$BENCH_DIR/session-${FULL_SECS}s"
+SHORT="$BENCH_DIR/session-${SHORT_SECS}s"
+generate_session "$FULL_SECS" "$FULL"
+generate_session "$SHORT_SECS" "$SHORT"
+
+# --------------------------------------------------------------------------- sessions
+for dir in "$FULL" "$SHORT"; do
+    say "stemdeck group $dir/audio -o $dir/session.json"
+    "$STEMDECK" group "$dir/audio" -o "$dir/session.json" >"$dir/group.txt"
+done
+cat "$FULL/group.txt" >&2
+
+# Check the grouping (4 stems, all 32 tracks) and that every track is at the defaults
+# (0 dB, centre, not muted), which is what the ffmpeg graph below reproduces.
+python3 - "$FULL/session.json" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+stems = [(st["name"], len(st["tracks"])) for st in s["stems"] if st["tracks"]]
+n = sum(c for _, c in stems)
+print("[bench] stems: " + ", ".join(f"{a} ({c})" for a, c in stems) + f"; session rate {s['sample_rate']} Hz", file=sys.stderr)
+assert len(stems) == 4 and n == 32, f"expected 4 stems holding 32 tracks, got {stems}"
+assert s["sample_rate"] == 48000, s["sample_rate"]
+for t in s["tracks"]:
+    assert t.get("gain_db", 0) == 0 and t.get("pan", 0) == 0 and not t.get("mute") and not t.get("solo"), t
+for st in s["stems"]:
+    assert st.get("gain_db", 0) == 0 and not st.get("mute") and not st.get("solo"), st
+EOF
+
+# The ffmpeg command for a session: one filter graph, 5 outputs. NUL-separated argv.
+ffmpeg_cmd() { # session.json outdir
+    python3 - "$1" "$2" <<'EOF'
+import json, os, subprocess, sys
+session, out = sys.argv[1], sys.argv[2]
+s = json.load(open(session))
+base = os.path.dirname(os.path.abspath(session))
+rate = s["sample_rate"]
+tracks = {t["id"]: os.path.join(base, t["path"]) for t in s["tracks"]}
+stems = [st for st in s["stems"] if st["tracks"]]
+args = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+graph, k = [], 0
+for si, st in enumerate(stems):
+    labels = []
+    for tid in st["tracks"]:
+        path = tracks[tid]
+        ch = int(subprocess.run(
+            ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+             "stream=channels", "-of", "csv=p=0", path],
+            check=True, capture_output=True, text=True).stdout.split()[0])
+        args += ["-i", path]
+        # Mono at centre: the same signal at unity in both channels (docs/mixing.md).
+        to_stereo = "pan=stereo|c0=c0|c1=c0" if ch == 1 else "aformat=channel_layouts=stereo"
+        graph.append(f"[{k}:a]aresample={rate},{to_stereo}[t{k}]")
+        labels.append(f"[t{k}]")
+        k += 1
+    graph.append(f"{''.join(labels)}amix=inputs={len(labels)}:normalize=0:duration=longest,"
+                 f"asplit=2[stem{si}][m{si}]")
+graph.append("".join(f"[m{si}]" for si in range(len(stems)))
+             + f"amix=inputs={len(stems)}:normalize=0:duration=longest[master]")
+args += ["-filter_complex", ";".join(graph)]
+for si, st in enumerate(stems):
+    args += ["-map", f"[stem{si}]", "-c:a", "pcm_s24le", os.path.join(out, f"{si + 1:02d} {st['name']}.wav")]
+args += ["-map", "[master]", "-c:a", "pcm_s24le", os.path.join(out, "00 Master.wav")]
+sys.stdout.write("\0".join(args) + "\0")
+EOF
+}
+
+# --------------------------------------------------------------------------- timing
+RESULTS="$BENCH_DIR/results.tsv"
+LOGS="$BENCH_DIR/logs"
+OUT="$BENCH_DIR/out"
+mkdir -p "$LOGS" "$OUT"
+printf 'tool\trun\twall_s\trss_kb\tuser_s\tsys_s\tload1\taudio_s\n' >"$RESULTS"
+
+measure() { # tool run audio_secs outdir -- command...
+    local tool=$1 run=$2 secs=$3 outdir=$4
+    shift 5
+    rm -rf "$outdir" && mkdir -p "$outdir"
+    sync
+    local load t0 t1 log="$LOGS/$tool-$run"
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    t0=$(date +%s.%N)
+    /usr/bin/time -v -o "$log.time" "$@" >"$log.out" 2>"$log.err" \
+        || { cat "$log.err" >&2; die "$tool run $run failed (log: $log.err)"; }
+    t1=$(date +%s.%N)
+    python3 - "$log.time" "$tool" "$run" "$t0" "$t1" "$load" "$secs" >>"$RESULTS" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+get = lambda key: re.search(re.escape(key) + r"[^:]*:\s*([\d.]+)", text).group(1)
+tool, run, t0, t1, load, secs = sys.argv[2:]
+wall = float(t1) - float(t0)
+print(f"{tool}\t{run}\t{wall:.3f}\t{get('Maximum resident set size')}\t"
+      f"{get('User time')}\t{get('System time')}\t{load}\t{secs}")
+EOF
+    tail -n1 "$RESULTS" | awk -F'\t' '{printf "[bench]   %-18s run %s: %7.2f s  %6.1f MiB  (cpu %.2f+%.2f s, load %s)\n", $1, $2, $3, $4/1024, $5, $6, $7}' >&2
+}
+
+mapfile -d '' FFMPEG_FULL < <(ffmpeg_cmd "$FULL/session.json" "$OUT/ffmpeg")
+[[ ${#FFMPEG_FULL[@]} -gt 40 ]] || die "could not build the ffmpeg command"
+printf '%q ' "${FFMPEG_FULL[@]}" >"$BENCH_DIR/ffmpeg-command.sh"
+echo >>"$BENCH_DIR/ffmpeg-command.sh"
+
+say "warming the page cache with the source files"
+cat "$FULL"/audio/* "$SHORT"/audio/* >/dev/null
+
+say "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+say "stemdeck: $("$STEMDECK" --version 2>/dev/null || echo '?') ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo 'no git'))"
+say "ffmpeg:   $(ffmpeg -version | head -n1 | cut -d' ' -f1-3)"
+say "timing, $RUNS runs each (interleaved)"
+for run in $(seq 1 "$RUNS"); do
+    measure stemdeck "$run" "$FULL_SECS" "$OUT/stemdeck" -- \
+        "$STEMDECK" export "$FULL/session.json" --format wav24 --master --force --out "$OUT/stemdeck"
+    measure ffmpeg "$run" "$FULL_SECS" "$OUT/ffmpeg" -- "${FFMPEG_FULL[@]}"
+    measure "stemdeck-${SHORT_SECS}s" "$run" "$SHORT_SECS" "$OUT/stemdeck-short" -- \
+        "$STEMDECK" export "$SHORT/session.json" --format wav24 --master --force --out "$OUT/stemdeck-short"
+done
+
+# Same job? Both wrote 5 files of the session length.
+for tool in stemdeck ffmpeg; do
+    n=$(find "$OUT/$tool" -name '*.wav' | wc -l)
+    [[ $n -eq 5 ]] || die "$tool wrote $n files, expected 5"
+    for f in "$OUT/$tool"/*.wav; do
+        d=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$f")
+        python3 -c "import sys; sys.exit(abs($d - $FULL_SECS) > 0.1)" \
+            || die "$f lasts $d s, expected $FULL_SECS"
+    done
+done
+say "both tools wrote 5 stereo 24-bit files of ${FULL_SECS} s"
+
+# --------------------------------------------------------------------------- report
+python3 - "$RESULTS" "$FULL_SECS" "$SHORT_SECS" <<'EOF'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+full, short = sys.argv[2], sys.argv[3]
+def med(tool, key):
+    return statistics.median(float(r[key]) for r in rows if r["tool"] == tool)
+def spread(tool):
+    w = [float(r["wall_s"]) for r in rows if r["tool"] == tool]
+    return f"{min(w):.2f}-{max(w):.2f}"
+print()
+print(f"| tool | audio | wall s (median) | min-max | x realtime | peak RSS MiB (median) | CPU s (user+sys) |")
+print(f"|---|---|---|---|---|---|---|")
+for tool, secs in (("stemdeck", full), ("ffmpeg", full), (f"stemdeck-{short}s", short)):
+    wall = med(tool, "wall_s")
+    cpu = med(tool, "user_s") + med(tool, "sys_s")
+    print(f"| {tool} | {int(secs) // 60}:{int(secs) % 60:02d} | {wall:.2f} | {spread(tool)} | "
+          f"{float(secs) / wall:.1f}x | {med(tool, 'rss_kb') / 1024:.1f} | {cpu:.2f} |")
+ratio = med("ffmpeg", "wall_s") / med("stemdeck", "wall_s")
+loads = [float(r["load1"]) for r in rows]
+print()
+print(f"speed ratio ffmpeg/stemdeck (wall, {full} s session): {ratio:.2f}x  (goal: >= 5x)")
+print(f"stemdeck peak RSS: {med('stemdeck', 'rss_kb') / 1024:.1f} MiB at {full} s, "
+      f"{med(f'stemdeck-{short}s', 'rss_kb') / 1024:.1f} MiB at {short} s  (goal: <= 100 MB, flat)")
+print(f"1-min load average before the runs: {min(loads):.2f} .. {max(loads):.2f}")
+EOF
+say "raw figures: $RESULTS; ffmpeg command: $BENCH_DIR/ffmpeg-command.sh"

@@ -1,0 +1,109 @@
+//! Engine → GUI feedback without locks: plain atomics the audio thread stores into and
+//! any thread reads. f32 values are stored as their bit patterns.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+/// Meters kept for this many stems (more stems play, unmetered).
+pub const MAX_METERED_STEMS: usize = 64;
+
+/// Peak and RMS of one signal over the last callback(s).
+#[derive(Debug, Default)]
+pub struct Meter {
+    peak: AtomicU32,
+    rms: AtomicU32,
+}
+
+impl Meter {
+    /// Keep the highest peak until a reader takes it (non-negative floats order like
+    /// their bit patterns, so `fetch_max` on the bits is a float max).
+    pub(crate) fn store(&self, peak: f32, rms: f32) {
+        self.peak.fetch_max(peak.max(0.0).to_bits(), Ordering::Relaxed);
+        self.rms.store(rms.max(0.0).to_bits(), Ordering::Relaxed);
+    }
+
+    /// The peak since the last call (linear) and the latest RMS (linear).
+    pub fn take(&self) -> (f32, f32) {
+        let peak = f32::from_bits(self.peak.swap(0, Ordering::Relaxed));
+        (peak, f32::from_bits(self.rms.load(Ordering::Relaxed)))
+    }
+}
+
+/// Everything the engine reports.
+#[derive(Debug)]
+pub struct Feedback {
+    /// Playhead in frames at the session rate.
+    pub(crate) position: AtomicU64,
+    pub(crate) playing: AtomicBool,
+    /// One per stem (in plan order), then the master last.
+    pub(crate) meters: Vec<Meter>,
+    /// Share of the callback's real-time budget spent processing (f32 bits, 1.0 = 100 %).
+    pub(crate) load: AtomicU32,
+    /// Device buffer under/overruns reported by the output.
+    pub(crate) xruns: AtomicU64,
+    /// Callbacks that found the reader behind (played silence for part of the buffer).
+    pub(crate) starved: AtomicU64,
+    /// Callbacks processed.
+    pub(crate) callbacks: AtomicU64,
+    /// Whether an output device is running.
+    pub(crate) device_ok: AtomicBool,
+}
+
+impl Default for Feedback {
+    fn default() -> Self {
+        Self {
+            position: AtomicU64::new(0),
+            playing: AtomicBool::new(false),
+            meters: (0..=MAX_METERED_STEMS).map(|_| Meter::default()).collect(),
+            load: AtomicU32::new(0),
+            xruns: AtomicU64::new(0),
+            starved: AtomicU64::new(0),
+            callbacks: AtomicU64::new(0),
+            device_ok: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Feedback {
+    pub fn position(&self) -> u64 {
+        self.position.load(Ordering::Relaxed)
+    }
+
+    pub fn is_playing(&self) -> bool {
+        self.playing.load(Ordering::Relaxed)
+    }
+
+    /// Meter of stem `i` (plan order).
+    pub fn stem_meter(&self, i: usize) -> Option<&Meter> {
+        (i < MAX_METERED_STEMS).then(|| self.meters.get(i)).flatten()
+    }
+
+    pub fn master_meter(&self) -> &Meter {
+        // The vector is built with MAX_METERED_STEMS + 1 entries and never resized.
+        &self.meters[MAX_METERED_STEMS]
+    }
+
+    /// Callback load, 0.0 – 1.0+ of the real-time budget.
+    pub fn load(&self) -> f32 {
+        f32::from_bits(self.load.load(Ordering::Relaxed))
+    }
+
+    pub fn xruns(&self) -> u64 {
+        self.xruns.load(Ordering::Relaxed)
+    }
+
+    pub fn starved(&self) -> u64 {
+        self.starved.load(Ordering::Relaxed)
+    }
+
+    pub fn callbacks(&self) -> u64 {
+        self.callbacks.load(Ordering::Relaxed)
+    }
+
+    pub fn device_ok(&self) -> bool {
+        self.device_ok.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_xrun(&self) {
+        self.xruns.fetch_add(1, Ordering::Relaxed);
+    }
+}

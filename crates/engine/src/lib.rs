@@ -1,0 +1,282 @@
+//! Stemdeck's live playback engine.
+//!
+//! ```text
+//!  control thread (GUI / CLI)          reader thread                 audio thread (cpal)
+//!  Engine ── Command ring ───────────────────────────────────────►  Processor::process
+//!         ◄─ old Routing ring (freed here) ───────────────────────  (mix kernel, meters)
+//!         ◄─ Feedback atomics (position, meters, load, xruns) ────
+//!                                      Reader ── feed rings ─────►  (blocks tagged with
+//!                                             ◄─ seek ring ───────   their position)
+//! ```
+//! The audio thread never allocates, frees, locks, does I/O or panics; see
+//! docs/architecture.md for the whole design.
+
+mod device;
+mod feed;
+mod feedback;
+mod processor;
+mod reader;
+mod routing;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, channel};
+use std::thread::JoinHandle;
+
+use ringbuf::traits::{Consumer as _, Observer as _, Producer as _, Split as _};
+use ringbuf::{HeapCons, HeapProd, HeapRb};
+use stemdeck_audio::stream::TrackStream;
+use stemdeck_session::Session;
+use stemdeck_session::routing::{MixMode, MixPlan};
+
+pub use device::{DeviceRender, Output, list_devices};
+pub use feed::FEED_BLOCK;
+pub use feedback::{Feedback, MAX_METERED_STEMS, Meter};
+pub use processor::{CHUNK, Command, FADE_MS, LoopRegion, Processor, RAMP_MS};
+pub use routing::Routing;
+
+/// Commands in flight at most (the old-routing ring is twice as big, so the audio thread
+/// can always hand a replaced routing back).
+const COMMAND_CAPACITY: usize = 256;
+
+/// Errors the engine reports. Playback problems never stop editing or export.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    #[error("no audio output device found")]
+    NoDevice,
+    #[error("audio output device \"{0}\" not found (see `stemdeck devices`)")]
+    DeviceNotFound(String),
+    #[error("audio output: {0}")]
+    Device(String),
+}
+
+/// Things that happened off the audio thread that the user should hear about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    /// A track could not be read during playback; it plays as silence.
+    TrackFailed { track: usize, message: String },
+    /// The output device stopped (unplugged, taken); playback resumes when it is back.
+    DeviceLost(String),
+    /// The output device is running again.
+    DeviceRestored,
+}
+
+/// How much audio the reader keeps decoded ahead, per track.
+pub const AHEAD_SECONDS: f32 = 1.5;
+
+/// The control side of the engine: owns the reader thread and (once started) the output.
+pub struct Engine {
+    commands: HeapProd<Command>,
+    garbage: HeapCons<Box<Routing>>,
+    feedback: Arc<Feedback>,
+    looping: Arc<LoopRegion>,
+    stop: Arc<AtomicBool>,
+    reader: Option<JoinHandle<()>>,
+    processor: Option<Processor>,
+    output: Option<Output>,
+    events: Receiver<EngineEvent>,
+    events_tx: std::sync::mpsc::Sender<EngineEvent>,
+    plan: MixPlan,
+    rate: u32,
+    len: u64,
+}
+
+impl Engine {
+    /// Prepare playback of `session` (not yet on a device). Tracks whose files cannot be
+    /// opened play as silence and are reported as events.
+    pub fn new(session: &Session) -> Engine {
+        let rate = session.sample_rate;
+        let (events_tx, events) = channel();
+        let mut streams = Vec::with_capacity(session.tracks.len());
+        for (i, t) in session.tracks.iter().enumerate() {
+            match TrackStream::open(&t.path, rate) {
+                Ok(s) => streams.push(Some(s)),
+                Err(e) => {
+                    events_tx.send(EngineEvent::TrackFailed { track: i, message: e.to_string() }).ok();
+                    streams.push(None);
+                }
+            }
+        }
+        let channels: Vec<usize> = streams.iter().map(|s| s.as_ref().map_or(1, TrackStream::channels)).collect();
+        // Like export: the end of the longest track that is in a stem.
+        let len = session
+            .tracks
+            .iter()
+            .zip(&streams)
+            .filter(|(t, _)| session.stem_of(t.id).is_some())
+            .filter_map(|(_, s)| s.as_ref().map(TrackStream::len))
+            .max()
+            .unwrap_or(0);
+        let ahead = (AHEAD_SECONDS * rate as f32) as usize;
+        let (feed_prod, feed_cons) = feed::feed(&channels, ahead);
+        let (cmd_prod, cmd_cons) = HeapRb::<Command>::new(COMMAND_CAPACITY).split();
+        let (garbage_prod, garbage_cons) = HeapRb::<Box<Routing>>::new(COMMAND_CAPACITY * 2).split();
+        let (seek_prod, seek_cons) = HeapRb::<u64>::new(64).split();
+        let feedback = Arc::new(Feedback::default());
+        let looping = Arc::new(LoopRegion::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let plan = session.mix_plan(MixMode::Audition);
+        let processor = Processor::new(processor::ProcessorParts {
+            feed: feed_cons,
+            commands: cmd_cons,
+            garbage: garbage_prod,
+            seeks: seek_prod,
+            routing: Routing::new(plan.clone(), CHUNK),
+            feedback: Arc::clone(&feedback),
+            looping: Arc::clone(&looping),
+            channels: channels.clone(),
+            rate,
+            len,
+        });
+        let reader = reader::Reader {
+            streams,
+            channels,
+            feed: feed_prod,
+            seeks: seek_cons,
+            looping: Arc::clone(&looping),
+            len,
+            stop: Arc::clone(&stop),
+            events: events_tx.clone(),
+        };
+        let reader = std::thread::Builder::new()
+            .name("stemdeck-reader".into())
+            .spawn(move || reader.run())
+            .ok();
+        Engine {
+            commands: cmd_prod,
+            garbage: garbage_cons,
+            feedback,
+            looping,
+            stop,
+            reader,
+            processor: Some(processor),
+            output: None,
+            events,
+            events_tx,
+            plan,
+            rate,
+            len,
+        }
+    }
+
+    /// Hand the processor out to drive it without a device (tests, benchmarks).
+    pub fn take_processor(&mut self) -> Option<Processor> {
+        self.processor.take()
+    }
+
+    /// Start playing out of a device (the default one when `device` is `None`).
+    pub fn start_output(&mut self, device: Option<&str>) -> Result<(), EngineError> {
+        let processor = match (self.processor.take(), self.output.as_mut()) {
+            (Some(p), _) => p,
+            (None, Some(out)) => out.take_processor().ok_or_else(|| EngineError::Device("output busy".into()))?,
+            (None, None) => return Err(EngineError::Device("the processor was taken".into())),
+        };
+        match Output::start(processor, device, self.rate, Arc::clone(&self.feedback)) {
+            Ok(out) => {
+                self.output = Some(out);
+                Ok(())
+            }
+            Err((e, processor)) => {
+                self.processor = Some(processor);
+                Err(e)
+            }
+        }
+    }
+
+    /// Keep the engine healthy; call a few times a second from the control thread.
+    /// Frees replaced routings and rebuilds the output stream after a device loss.
+    pub fn poll(&mut self) {
+        while self.garbage.try_pop().is_some() {}
+        if let Some(out) = self.output.as_mut() {
+            match out.poll() {
+                Some(device::Health::Lost(msg)) => {
+                    self.events_tx.send(EngineEvent::DeviceLost(msg)).ok();
+                }
+                Some(device::Health::Restored) => {
+                    self.events_tx.send(EngineEvent::DeviceRestored).ok();
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Events since the last call.
+    pub fn events(&self) -> Vec<EngineEvent> {
+        self.events.try_iter().collect()
+    }
+
+    fn send(&mut self, cmd: Command) -> bool {
+        while self.garbage.try_pop().is_some() {}
+        self.commands.try_push(cmd).is_ok()
+    }
+
+    pub fn play(&mut self) {
+        self.send(Command::Play);
+    }
+
+    pub fn pause(&mut self) {
+        self.send(Command::Pause);
+    }
+
+    /// Jump to a frame at the session rate.
+    pub fn seek(&mut self, frame: u64) {
+        self.send(Command::Seek(frame.min(self.len)));
+    }
+
+    /// Loop between two frames (when `enabled` and `end > start`).
+    pub fn set_loop(&mut self, start: u64, end: u64, enabled: bool) {
+        self.looping.set(start.min(self.len), end.min(self.len), enabled);
+    }
+
+    pub fn loop_region(&self) -> Option<(u64, u64)> {
+        self.looping.get()
+    }
+
+    /// Follow the session's gains, pans, mutes, solos and grouping. The new routing is
+    /// built here and swapped in whole by the audio thread; nothing is sent when
+    /// nothing changed.
+    pub fn set_mix(&mut self, session: &Session) {
+        let plan = session.mix_plan(MixMode::Audition);
+        if plan != self.plan && self.commands.vacant_len() > 0 {
+            self.plan = plan.clone();
+            self.send(Command::Routing(Routing::new(plan, CHUNK)));
+        }
+    }
+
+    /// The routing last sent to the audio thread.
+    pub fn plan(&self) -> &MixPlan {
+        &self.plan
+    }
+
+    pub fn feedback(&self) -> &Arc<Feedback> {
+        &self.feedback
+    }
+
+    pub fn sample_rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// Session length in frames.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn has_output(&self) -> bool {
+        self.output.is_some() && self.feedback.device_ok()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.output = None;
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(r) = self.reader.take() {
+            r.join().ok();
+        }
+    }
+}

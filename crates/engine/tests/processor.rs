@@ -1,0 +1,208 @@
+//! Device-free tests of the real-time processor, driven directly as the audio callback
+//! would drive it.
+
+mod common;
+
+use common::*;
+use stemdeck_engine::{FADE_MS, RAMP_MS};
+
+const FADE: usize = (RATE * FADE_MS / 1000) as usize;
+const RAMP: usize = (RATE * RAMP_MS / 1000) as usize;
+
+#[test]
+fn playback_equals_the_offline_render_for_any_block_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = session(dir.path(), 1.0);
+    let want = offline(&s, 0, 30_000);
+    for block in [64, 441, 512, 1024, 4096] {
+        let (mut e, mut p) = engine(&s);
+        e.play();
+        let got = render(&mut p, 30_000, block);
+        // After the 5 ms start fade the output is the offline render, sample for sample.
+        let d = max_abs_diff(&got[FADE * 2..], &want[FADE * 2..]);
+        assert!(d < 1e-6, "block {block}: max diff {d}");
+        assert!(got[..FADE * 2].iter().zip(&want).all(|(g, w)| g.abs() <= w.abs() + 1e-6));
+    }
+}
+
+#[test]
+fn the_engine_equals_the_real_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = session(dir.path(), 0.5);
+    let out = dir.path().join("stems");
+    let mut opts = stemdeck_export::ExportOptions::new(out.clone());
+    opts.format = stemdeck_export::SampleFormat::Wav32f;
+    opts.include_master = true;
+    let report = stemdeck_export::export(&s, &opts, &|_| {}, &std::sync::atomic::AtomicBool::new(false)).unwrap();
+    let master = report.files.iter().find(|f| f.is_master).unwrap();
+    let exported: Vec<f32> = hound::WavReader::open(&master.path).unwrap().samples::<f32>().map(Result::unwrap).collect();
+    let (mut e, mut p) = engine(&s);
+    e.play();
+    let got = render(&mut p, exported.len() / 2, 512);
+    let d = max_abs_diff(&got[FADE * 2..], &exported[FADE * 2..]);
+    assert!(d < 1e-6, "max diff {d}");
+}
+
+#[test]
+fn commands_take_effect_at_the_next_callback() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = session(dir.path(), 1.0);
+    let (mut e, mut p) = engine(&s);
+    let silent = render(&mut p, 1024, 256);
+    assert!(silent.iter().all(|x| *x == 0.0), "paused: silence");
+    e.play();
+    let first = render(&mut p, 256, 256);
+    assert!(first.iter().any(|x| *x != 0.0), "play is heard in the very next callback");
+    render(&mut p, 4096, 256);
+    // Mute everything: the ramp starts with the next callback and ends within RAMP.
+    for st in &mut s.stems {
+        st.mute = true;
+    }
+    e.set_mix(&s);
+    let out = render(&mut p, 1024, 256);
+    let before = offline(&session_unmuted(&s), 4096 + 256, 1);
+    assert!(out[0].abs() <= before[0].abs() + 1e-6);
+    assert!(out[RAMP * 2..].iter().all(|x| *x == 0.0), "fully muted after the ramp");
+    assert!(out[..RAMP * 2].iter().any(|x| *x != 0.0), "ramped, not cut");
+}
+
+fn session_unmuted(s: &stemdeck_session::Session) -> stemdeck_session::Session {
+    let mut s = s.clone();
+    for st in &mut s.stems {
+        st.mute = false;
+    }
+    s
+}
+
+#[test]
+fn mute_and_solo_follow_the_session_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = session(dir.path(), 0.5);
+    // Instrumental (Vocals muted), a cappella (Vocals soloed), Vocals + Kick.
+    let mut variants = Vec::new();
+    let mut s = base.clone();
+    s.stems[2].mute = true;
+    variants.push(s);
+    let mut s = base.clone();
+    s.stems[2].solo = true;
+    variants.push(s);
+    let mut s = base.clone();
+    s.stems[2].solo = true;
+    s.tracks[0].solo = true;
+    variants.push(s);
+    for v in variants {
+        let (mut e, mut p) = engine(&base);
+        e.set_mix(&v);
+        e.play();
+        let got = render(&mut p, 12_000, 512);
+        let want = offline(&v, 0, 12_000);
+        let d = max_abs_diff(&got[(FADE + RAMP) * 2..], &want[(FADE + RAMP) * 2..]);
+        assert!(d < 1e-6, "max diff {d}");
+    }
+}
+
+#[test]
+fn toggles_ramp_without_clicks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = session(dir.path(), 1.0);
+    let (mut e, mut p) = engine(&s);
+    e.play();
+    let mut out = render(&mut p, 2048, 128);
+    // The largest sample-to-sample step of the music itself.
+    let natural = out[FADE * 2..].chunks(2).collect::<Vec<_>>().windows(2).map(|w| (w[1][0] - w[0][0]).abs()).fold(0.0, f32::max);
+    for k in 0..12 {
+        s.stems[k % 4].mute = !s.stems[k % 4].mute;
+        s.stems[(k + 1) % 4].solo = k % 3 == 0;
+        e.set_mix(&s);
+        out.extend(render(&mut p, 384, 128));
+    }
+    let left: Vec<f32> = out.chunks(2).map(|f| f[0]).collect();
+    let worst = left[FADE..].windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
+    // A cut would jump by up to the full level (about 1.0); a ramp adds at most level/RAMP.
+    assert!(worst < natural + 1.2 / RAMP as f32 * 4.0, "step {worst} vs natural {natural}");
+}
+
+#[test]
+fn seek_never_plays_stale_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = session(dir.path(), 2.0);
+    let (mut e, mut p) = engine(&s);
+    e.play();
+    render(&mut p, 9600, 480);
+    let target = 60_000u64;
+    e.seek(target);
+    let mut out = Vec::new();
+    // Keep calling back like a device would, whether or not the reader is ready.
+    for _ in 0..60 {
+        let mut buf = vec![0.0; 480 * 2];
+        p.process(&mut buf, 2);
+        out.extend(buf);
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let before = offline(&s, 9600, FADE);
+    // First: a fade-out of the old position (at most FADE frames of it, never louder).
+    let old: Vec<f32> = out.iter().take(FADE * 2).copied().collect();
+    assert!(old.iter().zip(&before).all(|(o, b)| o.abs() <= b.abs() + 1e-6));
+    // Then silence until the new audio, which must be exactly the new position's.
+    let start = out[FADE * 2..].iter().position(|x| *x != 0.0).map(|i| i / 2 * 2 + FADE * 2).unwrap();
+    let played = (out.len() - start) / 2;
+    let want = offline(&s, target, played);
+    // The new audio fades in; after the fade it is the offline render exactly.
+    let d = max_abs_diff(&out[start + FADE * 2..], &want[FADE * 2..]);
+    assert!(d < 1e-6, "after seek: max diff {d}");
+    assert_eq!(p.position(), target + played as u64);
+}
+
+#[test]
+fn a_loop_repeats_its_region_seamlessly() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = session(dir.path(), 1.0);
+    let (a, b) = (12_000u64, 20_000u64);
+    let (mut e, mut p) = engine(&s);
+    e.set_loop(a, b, true);
+    e.seek(a);
+    e.play();
+    // Let the reader settle on the loop start.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let got = render(&mut p, 3 * (b - a) as usize, 500);
+    let once = offline(&s, a, (b - a) as usize);
+    let want: Vec<f32> = once.iter().chain(&once).chain(&once).copied().collect();
+    let d = max_abs_diff(&got[FADE * 2..], &want[FADE * 2..]);
+    assert!(d < 1e-6, "loop: max diff {d}");
+    assert_eq!(p.position(), a);
+}
+
+#[test]
+fn regrouping_while_playing_keeps_the_master_and_moves_the_meters() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = session(dir.path(), 1.0);
+    let (mut e, mut p) = engine(&s);
+    e.play();
+    render(&mut p, 4800, 480);
+    // Move Keys from Instruments into Vocals: the master must not change at all.
+    let keys = s.tracks[4].id;
+    let vocals = s.stems[2].id;
+    s.move_tracks(&[keys], Some(vocals), None);
+    e.set_mix(&s);
+    let got = render(&mut p, 4800, 480);
+    let want = offline(&s, 4800, 4800);
+    assert!(max_abs_diff(&got, &want) < 1e-6);
+    let fb = e.feedback();
+    fb.stem_meter(3).unwrap().take();
+    render(&mut p, 4800, 480);
+    assert_eq!(fb.stem_meter(3).unwrap().take().0, 0.0, "Instruments is empty now");
+    assert!(fb.stem_meter(2).unwrap().take().0 > 0.2, "Vocals carries the keys");
+}
+
+#[test]
+fn playback_stops_at_the_end_of_the_song() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = session(dir.path(), 0.2);
+    let (mut e, mut p) = engine(&s);
+    e.play();
+    let out = render(&mut p, 20_000, 1000);
+    assert_eq!(p.position(), 9600);
+    assert!(!p.is_playing());
+    assert!(out[9600 * 2..].iter().all(|x| *x == 0.0));
+    assert!(e.feedback().callbacks() >= 20);
+}
