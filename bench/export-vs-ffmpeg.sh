@@ -39,7 +39,7 @@ FULL_SECS="${FULL_SECS:-240}"
 SHORT_SECS="${SHORT_SECS:-60}"
 STEMDECK="${STEMDECK:-$ROOT/target/release/stemdeck}"
 # Bump when the generated material changes, so old caches are not reused.
-GEN_VERSION=1
+GEN_VERSION=2
 
 say() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
@@ -116,12 +116,19 @@ format_args() { # format -> ext and ffmpeg output options
     esac
 }
 
-# One channel of content: noise + tone with vibrato, summed, under a tremolo.
+# One channel of content: noise + a frequency-modulated tone (5 Hz vibrato, +-3 x 5 Hz),
+# summed, under a tremolo. (Not ffmpeg's `vibrato` filter: feeding it into amix gives
+# garbage samples in ffmpeg 5.1.) About -26 dBFS peak per track.
 channel_graph() { # rate secs tone colour trem seed label
     local r=$1 d=$2 f=$3 c=$4 t=$5 s=$6 out=$7
-    printf 'anoisesrc=d=%s:c=%s:r=%s:a=0.03:seed=%s[n%s];' "$d" "$c" "$r" "$s" "$out"
-    printf 'sine=f=%s:r=%s:d=%s,vibrato=f=5:d=0.3,volume=0.03[s%s];' "$f" "$r" "$d" "$out"
+    printf 'anoisesrc=d=%s:c=%s:r=%s:a=0.025:seed=%s[n%s];' "$d" "$c" "$r" "$s" "$out"
+    printf 'aevalsrc=0.025*sin(2*PI*%s*t+3*sin(2*PI*5*t)):s=%s:d=%s[s%s];' "$f" "$r" "$d" "$out"
     printf '[n%s][s%s]amix=inputs=2:normalize=0,tremolo=f=%s:d=0.7[%s]' "$out" "$out" "$t" "$out"
+}
+
+peak_dbfs() { # file -> overall peak level in dBFS
+    ffmpeg -hide_banner -nostdin -i "$1" -af astats=measure_perchannel=none:measure_overall=Peak_level \
+        -f null - 2>&1 | sed -n 's/.*Peak level dB: *//p' | tail -n1
 }
 
 generate_session() { # secs dir
@@ -132,7 +139,7 @@ generate_session() { # secs dir
     fi
     say "generating the ${secs}s session in $dir (32 tracks; takes a while, done once)"
     mkdir -p "$dir/audio"
-    local i=0 line name fmt ch tone colour trem ext rate opts graph target
+    local i=0 line name fmt ch tone colour trem ext rate opts graph target peak
     for line in "${TRACKS[@]}"; do
         i=$((i + 1))
         IFS='|' read -r name fmt ch tone colour trem <<<"$line"
@@ -151,6 +158,10 @@ generate_session() { # secs dir
         # shellcheck disable=SC2086 # opts is a list of options
         "${FF[@]}" -filter_complex "$graph" -map '[out]' -t "$secs" -ar "$rate" -ac "$ch" \
             $opts -map_metadata -1 "$dir/audio/.tmp.$ext"
+        # Guard against generator bugs: every track must stay well below full scale.
+        peak=$(peak_dbfs "$dir/audio/.tmp.$ext")
+        python3 -c "import sys; sys.exit(not float('$peak') < -12)" \
+            || die "$name came out with a peak of $peak dBFS: generator bug"
         mv "$dir/audio/.tmp.$ext" "$target"
     done
     touch "$stamp"
@@ -237,29 +248,40 @@ RESULTS="$BENCH_DIR/results.tsv"
 LOGS="$BENCH_DIR/logs"
 OUT="$BENCH_DIR/out"
 mkdir -p "$LOGS" "$OUT"
-printf 'tool\trun\twall_s\trss_kb\tuser_s\tsys_s\tload1\taudio_s\n' >"$RESULTS"
+printf 'tool\trun\twall_s\trss_kb\tuser_s\tsys_s\tload1\taudio_s\tothers_pct\n' >"$RESULTS"
 
 measure() { # tool run audio_secs outdir -- command...
     local tool=$1 run=$2 secs=$3 outdir=$4
     shift 5
     rm -rf "$outdir" && mkdir -p "$outdir"
     sync
-    local load t0 t1 log="$LOGS/$tool-$run"
+    local load t0 t1 stat0 stat1 log="$LOGS/$tool-$run"
     load=$(cut -d' ' -f1 /proc/loadavg)
+    stat0=$(head -n1 /proc/stat)
     t0=$(date +%s.%N)
     /usr/bin/time -v -o "$log.time" "$@" >"$log.out" 2>"$log.err" \
         || { cat "$log.err" >&2; die "$tool run $run failed (log: $log.err)"; }
     t1=$(date +%s.%N)
-    python3 - "$log.time" "$tool" "$run" "$t0" "$t1" "$load" "$secs" >>"$RESULTS" <<'EOF'
-import re, sys
+    stat1=$(head -n1 /proc/stat)
+    python3 - "$log.time" "$tool" "$run" "$t0" "$t1" "$load" "$secs" "$stat0" "$stat1" "$(nproc)" \
+        >>"$RESULTS" <<'EOF'
+import os, re, sys
 text = open(sys.argv[1]).read()
-get = lambda key: re.search(re.escape(key) + r"[^:]*:\s*([\d.]+)", text).group(1)
-tool, run, t0, t1, load, secs = sys.argv[2:]
+get = lambda key: float(re.search(re.escape(key) + r"[^:]*:\s*([\d.]+)", text).group(1))
+tool, run, t0, t1, load, secs, stat0, stat1, ncpu = sys.argv[2:]
 wall = float(t1) - float(t0)
-print(f"{tool}\t{run}\t{wall:.3f}\t{get('Maximum resident set size')}\t"
-      f"{get('User time')}\t{get('System time')}\t{load}\t{secs}")
+user, sys_, rss = get("User time"), get("System time"), int(get("Maximum resident set size"))
+# CPU the rest of the machine used meanwhile (other helpers compiling...), as a share of
+# all cores: /proc/stat busy time (everything but idle and iowait) minus ours.
+def busy(line):
+    v = [int(x) for x in line.split()[1:]]
+    return sum(v) - v[3] - v[4]
+hz = os.sysconf("SC_CLK_TCK")
+others = (busy(stat1) - busy(stat0)) / hz - user - sys_
+pct = max(0.0, 100 * others / (wall * int(ncpu)))
+print(f"{tool}\t{run}\t{wall:.3f}\t{rss}\t{user}\t{sys_}\t{load}\t{secs}\t{pct:.0f}")
 EOF
-    tail -n1 "$RESULTS" | awk -F'\t' '{printf "[bench]   %-18s run %s: %7.2f s  %6.1f MiB  (cpu %.2f+%.2f s, load %s)\n", $1, $2, $3, $4/1024, $5, $6, $7}' >&2
+    tail -n1 "$RESULTS" | awk -F'\t' '{printf "[bench]   %-18s run %s: %7.2f s  %6.1f MiB  (cpu %.2f+%.2f s; others used %s%% of the machine)\n", $1, $2, $3, $4/1024, $5, $6, $9}' >&2
 }
 
 mapfile -d '' FFMPEG_FULL < <(ffmpeg_cmd "$FULL/session.json" "$OUT/ffmpeg")
@@ -293,6 +315,17 @@ for tool in stemdeck ffmpeg; do
     done
 done
 say "both tools wrote 5 stereo 24-bit files of ${FULL_SECS} s"
+# ... and the same audio: the difference of the two masters (resamplers differ: rubato
+# FFT vs swresample, so not bit-identical; a mixing error would show near the signal level).
+SD_MASTER=$(find "$OUT/stemdeck" -name '*Master*.wav' | head -n1)
+level() { # extra ffmpeg args... -> "peak RMS" of the result, dBFS
+    ffmpeg -hide_banner -nostdin "$@" -f null - 2>&1 \
+        | sed -n 's/.*\(Peak level dB\|RMS level dB\): *//p' | tail -n2 | paste -sd' '
+}
+read -r m_peak m_rms <<<"$(level -i "$SD_MASTER" -af astats=measure_perchannel=none:measure_overall=Peak_level+RMS_level)"
+read -r d_peak d_rms <<<"$(level -i "$SD_MASTER" -i "$OUT/ffmpeg/00 Master.wav" -filter_complex \
+    "[1:a]volume=-1[n];[0:a][n]amix=inputs=2:normalize=0,astats=measure_perchannel=none:measure_overall=Peak_level+RMS_level")"
+say "stemdeck master: peak $m_peak dBFS, RMS $m_rms dBFS; stemdeck - ffmpeg master: peak $d_peak dBFS, RMS $d_rms dBFS"
 
 # --------------------------------------------------------------------------- report
 python3 - "$RESULTS" "$FULL_SECS" "$SHORT_SECS" <<'EOF'
@@ -305,19 +338,23 @@ def spread(tool):
     w = [float(r["wall_s"]) for r in rows if r["tool"] == tool]
     return f"{min(w):.2f}-{max(w):.2f}"
 print()
-print(f"| tool | audio | wall s (median) | min-max | x realtime | peak RSS MiB (median) | CPU s (user+sys) |")
-print(f"|---|---|---|---|---|---|---|")
+print(f"| tool | audio | wall s (median) | min-max | x realtime | peak RSS MiB (median) | CPU s (user+sys) | others' CPU |")
+print(f"|---|---|---|---|---|---|---|---|")
 for tool, secs in (("stemdeck", full), ("ffmpeg", full), (f"stemdeck-{short}s", short)):
     wall = med(tool, "wall_s")
     cpu = med(tool, "user_s") + med(tool, "sys_s")
     print(f"| {tool} | {int(secs) // 60}:{int(secs) % 60:02d} | {wall:.2f} | {spread(tool)} | "
-          f"{float(secs) / wall:.1f}x | {med(tool, 'rss_kb') / 1024:.1f} | {cpu:.2f} |")
+          f"{float(secs) / wall:.1f}x | {med(tool, 'rss_kb') / 1024:.1f} | {cpu:.2f} | {med(tool, 'others_pct'):.0f}% |")
 ratio = med("ffmpeg", "wall_s") / med("stemdeck", "wall_s")
 loads = [float(r["load1"]) for r in rows]
 print()
 print(f"speed ratio ffmpeg/stemdeck (wall, {full} s session): {ratio:.2f}x  (goal: >= 5x)")
 print(f"stemdeck peak RSS: {med('stemdeck', 'rss_kb') / 1024:.1f} MiB at {full} s, "
       f"{med(f'stemdeck-{short}s', 'rss_kb') / 1024:.1f} MiB at {short} s  (goal: <= 100 MB, flat)")
-print(f"1-min load average before the runs: {min(loads):.2f} .. {max(loads):.2f}")
+others = [float(r["others_pct"]) for r in rows]
+print(f"1-min load average before the runs: {min(loads):.2f} .. {max(loads):.2f}; "
+      f"other processes used {min(others):.0f}..{max(others):.0f}% of the machine during the runs")
+if max(others) > 10:
+    print("WARNING: the machine was busy with other work during some runs: rerun on a quiet machine")
 EOF
 say "raw figures: $RESULTS; ffmpeg command: $BENCH_DIR/ffmpeg-command.sh"

@@ -3,8 +3,9 @@
 # everything is there). Sourced by scripts/run.sh and scripts/test.sh.
 set -euo pipefail
 
-# Build: ALSA headers (cpal), pkg-config. Tests: ffmpeg and sox as independent peers.
-STEMDECK_APT_PACKAGES=(pkg-config libasound2-dev ffmpeg sox libsox-fmt-all)
+# Build: ALSA headers (cpal), pkg-config. Tests: ffmpeg and sox as independent peers;
+# PulseAudio with a null sink as a real-time audio device without a sound card.
+STEMDECK_APT_PACKAGES=(pkg-config libasound2-dev ffmpeg sox libsox-fmt-all pulseaudio pulseaudio-utils libasound2-plugins)
 
 missing=()
 for p in "${STEMDECK_APT_PACKAGES[@]}" ${STEMDECK_EXTRA_APT_PACKAGES:-}; do

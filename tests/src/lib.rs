@@ -57,7 +57,9 @@ pub fn stemdeck_path() -> &'static Path {
             let target = std::env::var_os("CARGO_TARGET_DIR")
                 .map(|d| workspace_root().join(d))
                 .unwrap_or_else(|| workspace_root().join("target"));
-            target.join("debug").join(format!("stemdeck{}", std::env::consts::EXE_SUFFIX))
+            target
+                .join("debug")
+                .join(format!("stemdeck{}", std::env::consts::EXE_SUFFIX))
         });
         assert!(exe.is_file(), "no stemdeck binary at {}", exe.display());
         exe
@@ -68,7 +70,9 @@ pub fn stemdeck_path() -> &'static Path {
 /// for, so a panic would show as one — which the tests look for.
 pub fn stemdeck() -> Command {
     let mut cmd = Command::new(stemdeck_path());
-    cmd.env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE").stdin(Stdio::null());
+    cmd.env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .stdin(Stdio::null());
     cmd
 }
 
@@ -84,15 +88,20 @@ pub fn ffmpeg() -> Command {
             .status()
             .is_ok_and(|s| s.success())
     });
-    assert!(found, "ffmpeg is required for the end-to-end tests (apt-get install ffmpeg)");
+    assert!(
+        found,
+        "ffmpeg is required for the end-to-end tests (apt-get install ffmpeg)"
+    );
     let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]).stdin(Stdio::null());
+    cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"])
+        .stdin(Stdio::null());
     cmd
 }
 
 /// Run a command to completion, capturing its output.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 /// Run a command that must succeed; returns its stdout. Panics with its stderr if not.
@@ -222,7 +231,9 @@ pub fn read_wav(path: &Path) -> Wav {
         hound::SampleFormat::Float => r.samples::<f32>().map(Result::unwrap).collect(),
         hound::SampleFormat::Int => {
             let scale = 1.0 / f64::from(1u32 << (spec.bits_per_sample - 1));
-            r.samples::<i32>().map(|s| (f64::from(s.unwrap()) * scale) as f32).collect()
+            r.samples::<i32>()
+                .map(|s| (f64::from(s.unwrap()) * scale) as f32)
+                .collect()
         }
     };
     Wav {
@@ -241,7 +252,8 @@ pub fn write_wav_f32(path: &Path, rate: u32, channels: &[Vec<f32>]) {
         bits_per_sample: 32,
         sample_format: hound::SampleFormat::Float,
     };
-    let mut w = hound::WavWriter::create(path, spec).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut w =
+        hound::WavWriter::create(path, spec).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let len = channels.first().map_or(0, Vec::len);
     for i in 0..len {
         for c in channels {
@@ -253,7 +265,9 @@ pub fn write_wav_f32(path: &Path, rate: u32, channels: &[Vec<f32>]) {
 
 /// Split interleaved samples into `n` channels.
 pub fn deinterleave(x: &[f32], n: usize) -> Vec<Vec<f32>> {
-    (0..n).map(|c| x.iter().skip(c).step_by(n.max(1)).copied().collect()).collect()
+    (0..n)
+        .map(|c| x.iter().skip(c).step_by(n.max(1)).copied().collect())
+        .collect()
 }
 
 /// Decode any file with ffmpeg to planar f32 with `channels` channels, through the
@@ -264,7 +278,15 @@ pub fn ffmpeg_decode(path: &Path, channels: usize, af: Option<&str>) -> Vec<Vec<
     if let Some(af) = af {
         cmd.args(["-af", af]);
     }
-    cmd.args(["-ac", &channels.to_string(), "-f", "f32le", "-c:a", "pcm_f32le", "-"]);
+    cmd.args([
+        "-ac",
+        &channels.to_string(),
+        "-f",
+        "f32le",
+        "-c:a",
+        "pcm_f32le",
+        "-",
+    ]);
     f32le_planar(&run_ok_bytes(&mut cmd), channels)
 }
 

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "stemdeck", version, about = "Turn a multitrack session into stems.")]
+#[command(
+    name = "stemdeck",
+    version,
+    about = "Turn a multitrack session into stems."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use stemdeck_audio::AudioError;
 use stemdeck_audio::decode::{FileInfo, is_audio_path};
 use stemdeck_audio::import::{import_files, import_folder, probe_session};
-use stemdeck_audio::AudioError;
 use stemdeck_session::Session;
 
 /// A session ready to use, with what every track's file is.
@@ -26,7 +26,9 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
 
 /// Load a session file, a folder, or a list of audio files.
 pub fn load_many(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
-    let [first, ..] = paths else { bail!("no input given") };
+    let [first, ..] = paths else {
+        bail!("no input given")
+    };
     if !first.exists() {
         bail!("{}: no such file or folder", first.display());
     }
@@ -52,7 +54,11 @@ pub fn load_many(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
                 }
             }
         }
-        let base_dir = first.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+        let base_dir = first
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned();
         return Ok(Loaded {
             session,
             base_dir,
@@ -62,7 +68,10 @@ pub fn load_many(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
     }
     for p in paths {
         if p.is_dir() {
-            bail!("{}: give either one folder or a list of audio files", p.display());
+            bail!(
+                "{}: give either one folder or a list of audio files",
+                p.display()
+            );
         }
     }
     let base_dir = std::path::absolute(first)
@@ -70,7 +79,10 @@ pub fn load_many(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let title = base_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let title = base_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let import = import_files(paths, &title)?;
     Ok(Loaded {
         session: import.session,

@@ -19,9 +19,9 @@ use cpal::traits::{DeviceTrait as _, HostTrait as _, StreamTrait as _};
 use cpal::{FromSample, SampleFormat, SizedSample};
 use rubato::{Fft, FixedSync, Resampler as _};
 
+use crate::EngineError;
 use crate::feedback::Feedback;
 use crate::processor::Processor;
-use crate::EngineError;
 
 /// Session-rate frames rendered per resampler call when the device runs at another rate.
 const CONVERT_CHUNK: usize = 256;
@@ -47,7 +47,11 @@ struct Convert {
 }
 
 impl DeviceRender {
-    pub fn new(processor: Processor, session_rate: u32, device_rate: u32) -> Result<Self, EngineError> {
+    pub fn new(
+        processor: Processor,
+        session_rate: u32,
+        device_rate: u32,
+    ) -> Result<Self, EngineError> {
         let conv = if session_rate == device_rate {
             None
         } else {
@@ -58,7 +62,11 @@ impl DeviceRender {
                 2,
                 FixedSync::Input,
             )
-            .map_err(|e| EngineError::Device(format!("cannot convert {session_rate} Hz to {device_rate} Hz: {e}")))?;
+            .map_err(|e| {
+                EngineError::Device(format!(
+                    "cannot convert {session_rate} Hz to {device_rate} Hz: {e}"
+                ))
+            })?;
             let out_max = resampler.output_frames_max();
             Some(Convert {
                 resampler,
@@ -87,7 +95,12 @@ impl DeviceRender {
             if c.out_pos >= c.out_len {
                 self.processor.process(&mut c.interleaved, 2);
                 if let [l, r] = c.input.as_mut_slice() {
-                    for ((pair, l), r) in c.interleaved.chunks_exact(2).zip(l.iter_mut()).zip(r.iter_mut()) {
+                    for ((pair, l), r) in c
+                        .interleaved
+                        .chunks_exact(2)
+                        .zip(l.iter_mut())
+                        .zip(r.iter_mut())
+                    {
                         *l = pair.first().copied().unwrap_or(0.0);
                         *r = pair.get(1).copied().unwrap_or(0.0);
                     }
@@ -97,7 +110,10 @@ impl DeviceRender {
                     SequentialSliceOfVecs::new(&c.input, 2, CONVERT_CHUNK),
                     SequentialSliceOfVecs::new_mut(&mut c.output, 2, out_frames),
                 ) {
-                    (Ok(i), Ok(mut o)) => c.resampler.process_into_buffer(&i, &mut o, None).map_or(0, |(_, n)| n),
+                    (Ok(i), Ok(mut o)) => c
+                        .resampler
+                        .process_into_buffer(&i, &mut o, None)
+                        .map_or(0, |(_, n)| n),
                     _ => 0,
                 };
                 c.out_pos = 0;
@@ -107,8 +123,18 @@ impl DeviceRender {
                     continue;
                 }
             }
-            let l = c.output.first().and_then(|v| v.get(c.out_pos)).copied().unwrap_or(0.0);
-            let r = c.output.get(1).and_then(|v| v.get(c.out_pos)).copied().unwrap_or(0.0);
+            let l = c
+                .output
+                .first()
+                .and_then(|v| v.get(c.out_pos))
+                .copied()
+                .unwrap_or(0.0);
+            let r = c
+                .output
+                .get(1)
+                .and_then(|v| v.get(c.out_pos))
+                .copied()
+                .unwrap_or(0.0);
             c.out_pos += 1;
             match frame {
                 [mono] => *mono = 0.5 * (l + r),
@@ -147,6 +173,7 @@ const LOST_NONE: u8 = 0;
 const LOST_GONE: u8 = 1;
 const LOST_INVALID: u8 = 2;
 const LOST_OTHER: u8 = 3;
+const LOST_BUSY: u8 = 4;
 
 /// A running (or recovering) output stream.
 pub struct Output {
@@ -220,19 +247,23 @@ impl Output {
         let host = cpal::default_host();
         let device = match &self.device {
             None => host.default_output_device().ok_or(EngineError::NoDevice),
-            Some(name) => find_device(&host, name).ok_or_else(|| EngineError::DeviceNotFound(name.clone())),
+            Some(name) => {
+                find_device(&host, name).ok_or_else(|| EngineError::DeviceNotFound(name.clone()))
+            }
         };
         let device = match device {
             Ok(d) => d,
             Err(e) => {
-                slot.render = DeviceRender::new(processor, self.session_rate, self.session_rate).ok();
+                slot.render =
+                    DeviceRender::new(processor, self.session_rate, self.session_rate).ok();
                 return Err(e);
             }
         };
         let config = match pick_config(&device, self.session_rate) {
             Ok(c) => c,
             Err(e) => {
-                slot.render = DeviceRender::new(processor, self.session_rate, self.session_rate).ok();
+                slot.render =
+                    DeviceRender::new(processor, self.session_rate, self.session_rate).ok();
                 return Err(e);
             }
         };
@@ -253,15 +284,27 @@ impl Output {
             SampleFormat::U16 => self.build_typed::<u16>(&device, stream_config, slot),
             SampleFormat::U32 => self.build_typed::<u32>(&device, stream_config, slot),
             SampleFormat::I8 => self.build_typed::<i8>(&device, stream_config, slot),
-            other => Err(EngineError::Device(format!("unsupported sample format {other}"))),
+            other => Err(EngineError::Device(format!(
+                "unsupported sample format {other}"
+            ))),
         };
-        let name = device.description().map(|d| d.name().to_owned()).unwrap_or_else(|_| "output".into());
+        let name = device
+            .description()
+            .map(|d| d.name().to_owned())
+            .unwrap_or_else(|_| "output".into());
         self.description = format!("{name} ({rate} Hz, {channels} ch, {format})");
-        self.feedback.device_ok.store(result.is_ok(), Ordering::Relaxed);
+        self.feedback
+            .device_ok
+            .store(result.is_ok(), Ordering::Relaxed);
         result
     }
 
-    fn build_typed<T>(&mut self, device: &cpal::Device, config: cpal::StreamConfig, mut slot: ReturnOnDrop) -> Result<(), EngineError>
+    fn build_typed<T>(
+        &mut self,
+        device: &cpal::Device,
+        config: cpal::StreamConfig,
+        mut slot: ReturnOnDrop,
+    ) -> Result<(), EngineError>
     where
         T: SizedSample + FromSample<f32>,
     {
@@ -288,13 +331,16 @@ impl Output {
             cpal::ErrorKind::StreamInvalidated | cpal::ErrorKind::DeviceChanged => {
                 lost.store(LOST_INVALID, Ordering::Relaxed)
             }
-            cpal::ErrorKind::BackendError | cpal::ErrorKind::DeviceBusy => lost.store(LOST_OTHER, Ordering::Relaxed),
+            cpal::ErrorKind::DeviceBusy => lost.store(LOST_BUSY, Ordering::Relaxed),
+            cpal::ErrorKind::BackendError => lost.store(LOST_OTHER, Ordering::Relaxed),
             _ => {}
         };
         let stream = device
             .build_output_stream(config, data_cb, err_cb, None)
             .map_err(|e| EngineError::Device(e.to_string()))?;
-        stream.play().map_err(|e| EngineError::Device(e.to_string()))?;
+        stream
+            .play()
+            .map_err(|e| EngineError::Device(e.to_string()))?;
         self.stream = Some(stream);
         Ok(())
     }
@@ -310,9 +356,12 @@ impl Output {
             let why = match lost {
                 LOST_GONE => "the output device disappeared",
                 LOST_INVALID => "the output device changed",
-                _ => "the output device failed",
+                LOST_BUSY => "the output device is busy",
+                _ => "the output device reported an error",
             };
-            return Some(Health::Lost(format!("{why}; playback resumes when it is back")));
+            return Some(Health::Lost(format!(
+                "{why}; playback resumes when it is back"
+            )));
         }
         if self.stream.is_none() && Instant::now() >= self.retry_at {
             if self.idle.is_none() {
@@ -339,14 +388,23 @@ impl Drop for Output {
 fn find_device(host: &cpal::Host, name: &str) -> Option<cpal::Device> {
     let wanted = name.to_lowercase();
     host.output_devices().ok()?.find(|d| {
-        let n = d.description().map(|x| x.name().to_lowercase()).unwrap_or_default();
-        let id = d.id().map(|x| x.to_string().to_lowercase()).unwrap_or_default();
+        let n = d
+            .description()
+            .map(|x| x.name().to_lowercase())
+            .unwrap_or_default();
+        let id = d
+            .id()
+            .map(|x| x.to_string().to_lowercase())
+            .unwrap_or_default();
         n == wanted || id == wanted || id.ends_with(&format!(":{wanted}"))
     })
 }
 
 /// Prefer the session rate, stereo, then float, then deeper integers.
-fn pick_config(device: &cpal::Device, rate: u32) -> Result<cpal::SupportedStreamConfig, EngineError> {
+fn pick_config(
+    device: &cpal::Device,
+    rate: u32,
+) -> Result<cpal::SupportedStreamConfig, EngineError> {
     let ranges: Vec<_> = device
         .supported_output_configs()
         .map_err(|e| EngineError::Device(e.to_string()))?
@@ -368,22 +426,40 @@ fn pick_config(device: &cpal::Device, rate: u32) -> Result<cpal::SupportedStream
     let best = ranges.into_iter().max_by_key(score);
     match best {
         Some(r) if r.contains_rate(rate) => Ok(r.with_sample_rate(rate)),
-        Some(_) | None => device.default_output_config().map_err(|e| EngineError::Device(e.to_string())),
+        Some(_) | None => device
+            .default_output_config()
+            .map_err(|e| EngineError::Device(e.to_string())),
     }
 }
 
 /// Output devices as "name — id" lines, the default one first and marked.
 pub fn list_devices() -> Result<Vec<String>, EngineError> {
     let host = cpal::default_host();
-    let default_id = host.default_output_device().and_then(|d| d.id().ok()).map(|i| i.to_string());
+    let default_id = host
+        .default_output_device()
+        .and_then(|d| d.id().ok())
+        .map(|i| i.to_string());
     let mut out = Vec::new();
-    let devices = host.output_devices().map_err(|e| EngineError::Device(e.to_string()))?;
+    let devices = host
+        .output_devices()
+        .map_err(|e| EngineError::Device(e.to_string()))?;
     for d in devices {
-        let name = d.description().map(|x| x.name().to_owned()).unwrap_or_else(|_| "(unnamed)".into());
+        let name = d
+            .description()
+            .map(|x| x.name().to_owned())
+            .unwrap_or_else(|_| "(unnamed)".into());
         let id = d.id().map(|i| i.to_string()).unwrap_or_default();
-        let mark = if Some(&id) == default_id.as_ref() { " (default)" } else { "" };
+        let mark = if Some(&id) == default_id.as_ref() {
+            " (default)"
+        } else {
+            ""
+        };
         let line = format!("{name}{mark} — {id}");
-        if mark.is_empty() { out.push(line) } else { out.insert(0, line) }
+        if mark.is_empty() {
+            out.push(line)
+        } else {
+            out.insert(0, line)
+        }
     }
     if out.is_empty() {
         return Err(EngineError::NoDevice);

@@ -38,14 +38,22 @@ pub fn feed(channels: &[usize], ahead: usize) -> (FeedProducer, FeedConsumer) {
     let mut prods = Vec::with_capacity(channels.len());
     let mut conss = Vec::with_capacity(channels.len());
     for &ch in channels {
-        let (p, c): (Vec<_>, Vec<_>) = (0..ch.max(1)).map(|_| HeapRb::<f32>::new(ahead).split()).unzip();
+        let (p, c): (Vec<_>, Vec<_>) = (0..ch.max(1))
+            .map(|_| HeapRb::<f32>::new(ahead).split())
+            .unzip();
         prods.push(p);
         conss.push(c);
     }
     let (bp, bc) = HeapRb::<BlockInfo>::new(ahead / FEED_BLOCK * 2 + 8).split();
     (
-        FeedProducer { tracks: prods, blocks: bp },
-        FeedConsumer { tracks: conss, blocks: bc },
+        FeedProducer {
+            tracks: prods,
+            blocks: bp,
+        },
+        FeedConsumer {
+            tracks: conss,
+            blocks: bc,
+        },
     )
 }
 
@@ -53,7 +61,11 @@ impl FeedProducer {
     /// Whether a block of `frames` fits in every ring.
     pub fn has_room(&self, frames: usize) -> bool {
         self.blocks.vacant_len() > 0
-            && self.tracks.iter().flatten().all(|r| r.vacant_len() >= frames)
+            && self
+                .tracks
+                .iter()
+                .flatten()
+                .all(|r| r.vacant_len() >= frames)
     }
 
     /// Push one block: `data[track][channel]` each at least `info.frames` long.
@@ -67,7 +79,6 @@ impl FeedProducer {
         }
         self.blocks.try_push(info).ok();
     }
-
 }
 
 impl FeedConsumer {
@@ -89,7 +100,12 @@ impl FeedConsumer {
 
     /// Frames queued in whole blocks not yet started.
     pub fn queued(&self) -> usize {
-        self.tracks.iter().flatten().map(|r| r.occupied_len()).min().unwrap_or(0)
+        self.tracks
+            .iter()
+            .flatten()
+            .map(|r| r.occupied_len())
+            .min()
+            .unwrap_or(0)
     }
 
     /// Throw away `frames` of every track.

@@ -17,7 +17,8 @@ impl Meter {
     /// Keep the highest peak until a reader takes it (non-negative floats order like
     /// their bit patterns, so `fetch_max` on the bits is a float max).
     pub(crate) fn store(&self, peak: f32, rms: f32) {
-        self.peak.fetch_max(peak.max(0.0).to_bits(), Ordering::Relaxed);
+        self.peak
+            .fetch_max(peak.max(0.0).to_bits(), Ordering::Relaxed);
         self.rms.store(rms.max(0.0).to_bits(), Ordering::Relaxed);
     }
 
@@ -74,7 +75,9 @@ impl Feedback {
 
     /// Meter of stem `i` (plan order).
     pub fn stem_meter(&self, i: usize) -> Option<&Meter> {
-        (i < MAX_METERED_STEMS).then(|| self.meters.get(i)).flatten()
+        (i < MAX_METERED_STEMS)
+            .then(|| self.meters.get(i))
+            .flatten()
     }
 
     pub fn master_meter(&self) -> &Meter {

@@ -93,12 +93,20 @@ impl Engine {
             match TrackStream::open(&t.path, rate) {
                 Ok(s) => streams.push(Some(s)),
                 Err(e) => {
-                    events_tx.send(EngineEvent::TrackFailed { track: i, message: e.to_string() }).ok();
+                    events_tx
+                        .send(EngineEvent::TrackFailed {
+                            track: i,
+                            message: e.to_string(),
+                        })
+                        .ok();
                     streams.push(None);
                 }
             }
         }
-        let channels: Vec<usize> = streams.iter().map(|s| s.as_ref().map_or(1, TrackStream::channels)).collect();
+        let channels: Vec<usize> = streams
+            .iter()
+            .map(|s| s.as_ref().map_or(1, TrackStream::channels))
+            .collect();
         // Like export: the end of the longest track that is in a stem.
         let len = session
             .tracks
@@ -111,7 +119,8 @@ impl Engine {
         let ahead = (AHEAD_SECONDS * rate as f32) as usize;
         let (feed_prod, feed_cons) = feed::feed(&channels, ahead);
         let (cmd_prod, cmd_cons) = HeapRb::<Command>::new(COMMAND_CAPACITY).split();
-        let (garbage_prod, garbage_cons) = HeapRb::<Box<Routing>>::new(COMMAND_CAPACITY * 2).split();
+        let (garbage_prod, garbage_cons) =
+            HeapRb::<Box<Routing>>::new(COMMAND_CAPACITY * 2).split();
         let (seek_prod, seek_cons) = HeapRb::<u64>::new(64).split();
         let feedback = Arc::new(Feedback::default());
         let looping = Arc::new(LoopRegion::default());
@@ -169,7 +178,9 @@ impl Engine {
     pub fn start_output(&mut self, device: Option<&str>) -> Result<(), EngineError> {
         let processor = match (self.processor.take(), self.output.as_mut()) {
             (Some(p), _) => p,
-            (None, Some(out)) => out.take_processor().ok_or_else(|| EngineError::Device("output busy".into()))?,
+            (None, Some(out)) => out
+                .take_processor()
+                .ok_or_else(|| EngineError::Device("output busy".into()))?,
             (None, None) => return Err(EngineError::Device("the processor was taken".into())),
         };
         match Output::start(processor, device, self.rate, Arc::clone(&self.feedback)) {
@@ -226,7 +237,8 @@ impl Engine {
 
     /// Loop between two frames (when `enabled` and `end > start`).
     pub fn set_loop(&mut self, start: u64, end: u64, enabled: bool) {
-        self.looping.set(start.min(self.len), end.min(self.len), enabled);
+        self.looping
+            .set(start.min(self.len), end.min(self.len), enabled);
     }
 
     pub fn loop_region(&self) -> Option<(u64, u64)> {

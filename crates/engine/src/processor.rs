@@ -44,7 +44,10 @@ pub struct LoopRegion {
 impl LoopRegion {
     /// `(start, end)` when looping over a non-empty region.
     pub fn get(&self) -> Option<(u64, u64)> {
-        let (s, e) = (self.start.load(Ordering::Acquire), self.end.load(Ordering::Acquire));
+        let (s, e) = (
+            self.start.load(Ordering::Acquire),
+            self.end.load(Ordering::Acquire),
+        );
         (self.enabled.load(Ordering::Acquire) && e > s).then_some((s, e))
     }
 
@@ -99,7 +102,11 @@ impl Processor {
     pub(crate) fn new(p: ProcessorParts) -> Self {
         let rate = p.rate.max(1);
         Self {
-            inputs: p.channels.iter().map(|c| vec![vec![0.0; CHUNK]; (*c).max(1)]).collect(),
+            inputs: p
+                .channels
+                .iter()
+                .map(|c| vec![vec![0.0; CHUNK]; (*c).max(1)])
+                .collect(),
             feed: p.feed,
             commands: p.commands,
             garbage: p.garbage,
@@ -173,7 +180,9 @@ impl Processor {
                 }
             }
             self.mix(k);
-            let span = out.get_mut(done * channels..(done + k) * channels).unwrap_or_default();
+            let span = out
+                .get_mut(done * channels..(done + k) * channels)
+                .unwrap_or_default();
             self.write_out(span, channels, k);
             done += k;
         }
@@ -211,7 +220,12 @@ impl Processor {
                 Command::Routing(mut new) => {
                     // Ramp from what is heard right now.
                     let t = self.ramp_fraction(0);
-                    Routing::lerp_into(&self.routing.from, &self.routing.target, t, &mut self.routing.a);
+                    Routing::lerp_into(
+                        &self.routing.from,
+                        &self.routing.target,
+                        t,
+                        &mut self.routing.a,
+                    );
                     new.start_from(&self.routing.a);
                     self.ramp_pos = 0;
                     let old = std::mem::replace(&mut self.routing, new);
@@ -259,7 +273,9 @@ impl Processor {
                 break;
             }
             if self.block_left == 0 {
-                let Some(block) = self.feed.next_block() else { break };
+                let Some(block) = self.feed.next_block() else {
+                    break;
+                };
                 if block.start == self.pos {
                     self.block_left = block.frames as usize;
                     self.asked = None;
@@ -312,7 +328,10 @@ impl Processor {
 
     /// Apply the transport fade and write interleaved samples.
     fn write_out(&mut self, out: &mut [f32], channels: usize, k: usize) {
-        let (l, r) = (self.master.left.get(..k).unwrap_or_default(), self.master.right.get(..k).unwrap_or_default());
+        let (l, r) = (
+            self.master.left.get(..k).unwrap_or_default(),
+            self.master.right.get(..k).unwrap_or_default(),
+        );
         let mut peak = 0f32;
         let mut sum = 0f32;
         for ((frame, l), r) in out.chunks_exact_mut(channels).zip(l).zip(r) {

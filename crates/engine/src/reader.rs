@@ -12,9 +12,9 @@ use ringbuf::HeapCons;
 use ringbuf::traits::Consumer as _;
 use stemdeck_audio::stream::TrackStream;
 
+use crate::EngineEvent;
 use crate::feed::{BlockInfo, FEED_BLOCK, FeedProducer};
 use crate::processor::LoopRegion;
-use crate::EngineEvent;
 
 pub(crate) struct Reader {
     pub streams: Vec<Option<TrackStream>>,
@@ -61,9 +61,12 @@ impl Reader {
                 continue;
             }
             let frames = (limit - next).min(FEED_BLOCK as u64) as usize;
-            for (i, (stream, chans)) in self.streams.iter_mut().zip(scratch.iter_mut()).enumerate() {
-                let mut parts: Vec<&mut [f32]> =
-                    chans.iter_mut().map(|c| c.get_mut(..frames).unwrap_or_default()).collect();
+            for (i, (stream, chans)) in self.streams.iter_mut().zip(scratch.iter_mut()).enumerate()
+            {
+                let mut parts: Vec<&mut [f32]> = chans
+                    .iter_mut()
+                    .map(|c| c.get_mut(..frames).unwrap_or_default())
+                    .collect();
                 let failed = match stream {
                     Some(s) => s.read(&mut parts).err(),
                     None => {
@@ -75,10 +78,21 @@ impl Reader {
                     // A file that vanished or broke plays as silence; the user is told once.
                     parts.iter_mut().for_each(|p| p.fill(0.0));
                     *stream = None;
-                    self.events.send(EngineEvent::TrackFailed { track: i, message: e.to_string() }).ok();
+                    self.events
+                        .send(EngineEvent::TrackFailed {
+                            track: i,
+                            message: e.to_string(),
+                        })
+                        .ok();
                 }
             }
-            self.feed.push(BlockInfo { start: next, frames: frames as u32 }, &scratch);
+            self.feed.push(
+                BlockInfo {
+                    start: next,
+                    frames: frames as u32,
+                },
+                &scratch,
+            );
             next += frames as u64;
         }
     }
@@ -89,7 +103,12 @@ impl Reader {
                 && let Err(e) = s.seek(to)
             {
                 *slot = None;
-                self.events.send(EngineEvent::TrackFailed { track: i, message: e.to_string() }).ok();
+                self.events
+                    .send(EngineEvent::TrackFailed {
+                        track: i,
+                        message: e.to_string(),
+                    })
+                    .ok();
             }
         }
     }

@@ -21,7 +21,12 @@ fn playback_equals_the_offline_render_for_any_block_size() {
         // After the 5 ms start fade the output is the offline render, sample for sample.
         let d = max_abs_diff(&got[FADE * 2..], &want[FADE * 2..]);
         assert!(d < 1e-6, "block {block}: max diff {d}");
-        assert!(got[..FADE * 2].iter().zip(&want).all(|(g, w)| g.abs() <= w.abs() + 1e-6));
+        assert!(
+            got[..FADE * 2]
+                .iter()
+                .zip(&want)
+                .all(|(g, w)| g.abs() <= w.abs() + 1e-6)
+        );
     }
 }
 
@@ -33,9 +38,19 @@ fn the_engine_equals_the_real_export() {
     let mut opts = stemdeck_export::ExportOptions::new(out.clone());
     opts.format = stemdeck_export::SampleFormat::Wav32f;
     opts.include_master = true;
-    let report = stemdeck_export::export(&s, &opts, &|_| {}, &std::sync::atomic::AtomicBool::new(false)).unwrap();
+    let report = stemdeck_export::export(
+        &s,
+        &opts,
+        &|_| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .unwrap();
     let master = report.files.iter().find(|f| f.is_master).unwrap();
-    let exported: Vec<f32> = hound::WavReader::open(&master.path).unwrap().samples::<f32>().map(Result::unwrap).collect();
+    let exported: Vec<f32> = hound::WavReader::open(&master.path)
+        .unwrap()
+        .samples::<f32>()
+        .map(Result::unwrap)
+        .collect();
     let (mut e, mut p) = engine(&s);
     e.play();
     let got = render(&mut p, exported.len() / 2, 512);
@@ -52,7 +67,10 @@ fn commands_take_effect_at_the_next_callback() {
     assert!(silent.iter().all(|x| *x == 0.0), "paused: silence");
     e.play();
     let first = render(&mut p, 256, 256);
-    assert!(first.iter().any(|x| *x != 0.0), "play is heard in the very next callback");
+    assert!(
+        first.iter().any(|x| *x != 0.0),
+        "play is heard in the very next callback"
+    );
     render(&mut p, 4096, 256);
     // Mute everything: the ramp starts with the next callback and ends within RAMP.
     for st in &mut s.stems {
@@ -62,7 +80,10 @@ fn commands_take_effect_at_the_next_callback() {
     let out = render(&mut p, 1024, 256);
     let before = offline(&session_unmuted(&s), 4096 + 256, 1);
     assert!(out[0].abs() <= before[0].abs() + 1e-6);
-    assert!(out[RAMP * 2..].iter().all(|x| *x == 0.0), "fully muted after the ramp");
+    assert!(
+        out[RAMP * 2..].iter().all(|x| *x == 0.0),
+        "fully muted after the ramp"
+    );
     assert!(out[..RAMP * 2].iter().any(|x| *x != 0.0), "ramped, not cut");
 }
 
@@ -109,7 +130,12 @@ fn toggles_ramp_without_clicks() {
     e.play();
     let mut out = render(&mut p, 2048, 128);
     // The largest sample-to-sample step of the music itself.
-    let natural = out[FADE * 2..].chunks(2).collect::<Vec<_>>().windows(2).map(|w| (w[1][0] - w[0][0]).abs()).fold(0.0, f32::max);
+    let natural = out[FADE * 2..]
+        .chunks(2)
+        .collect::<Vec<_>>()
+        .windows(2)
+        .map(|w| (w[1][0] - w[0][0]).abs())
+        .fold(0.0, f32::max);
     for k in 0..12 {
         s.stems[k % 4].mute = !s.stems[k % 4].mute;
         s.stems[(k + 1) % 4].solo = k % 3 == 0;
@@ -117,9 +143,15 @@ fn toggles_ramp_without_clicks() {
         out.extend(render(&mut p, 384, 128));
     }
     let left: Vec<f32> = out.chunks(2).map(|f| f[0]).collect();
-    let worst = left[FADE..].windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
+    let worst = left[FADE..]
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0, f32::max);
     // A cut would jump by up to the full level (about 1.0); a ramp adds at most level/RAMP.
-    assert!(worst < natural + 1.2 / RAMP as f32 * 4.0, "step {worst} vs natural {natural}");
+    assert!(
+        worst < natural + 1.2 / RAMP as f32 * 4.0,
+        "step {worst} vs natural {natural}"
+    );
 }
 
 #[test]
@@ -142,9 +174,17 @@ fn seek_never_plays_stale_audio() {
     let before = offline(&s, 9600, FADE);
     // First: a fade-out of the old position (at most FADE frames of it, never louder).
     let old: Vec<f32> = out.iter().take(FADE * 2).copied().collect();
-    assert!(old.iter().zip(&before).all(|(o, b)| o.abs() <= b.abs() + 1e-6));
+    assert!(
+        old.iter()
+            .zip(&before)
+            .all(|(o, b)| o.abs() <= b.abs() + 1e-6)
+    );
     // Then silence until the new audio, which must be exactly the new position's.
-    let start = out[FADE * 2..].iter().position(|x| *x != 0.0).map(|i| i / 2 * 2 + FADE * 2).unwrap();
+    let start = out[FADE * 2..]
+        .iter()
+        .position(|x| *x != 0.0)
+        .map(|i| i / 2 * 2 + FADE * 2)
+        .unwrap();
     let played = (out.len() - start) / 2;
     let want = offline(&s, target, played);
     // The new audio fades in; after the fade it is the offline render exactly.
@@ -190,8 +230,15 @@ fn regrouping_while_playing_keeps_the_master_and_moves_the_meters() {
     let fb = e.feedback();
     fb.stem_meter(3).unwrap().take();
     render(&mut p, 4800, 480);
-    assert_eq!(fb.stem_meter(3).unwrap().take().0, 0.0, "Instruments is empty now");
-    assert!(fb.stem_meter(2).unwrap().take().0 > 0.2, "Vocals carries the keys");
+    assert_eq!(
+        fb.stem_meter(3).unwrap().take().0,
+        0.0,
+        "Instruments is empty now"
+    );
+    assert!(
+        fb.stem_meter(2).unwrap().take().0 > 0.2,
+        "Vocals carries the keys"
+    );
 }
 
 #[test]

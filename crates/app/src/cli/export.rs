@@ -77,9 +77,11 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         ctrlc::set_handler(move || cancel.store(true, Ordering::Relaxed)).ok();
     }
     let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{spinner} exporting [{bar:40}] {percent:>3}%  {elapsed} (ETA {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} exporting [{bar:40}] {percent:>3}%  {elapsed} (ETA {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     let on_progress = |p: Progress| {
         bar.set_length(p.total_frames);
@@ -105,7 +107,11 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         } else {
             String::new()
         };
-        let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = f
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         println!("  {:<40} peak {:>11}{clip}", name, format_dbfs(f.peak));
     }
     for name in &report.empty_stems {

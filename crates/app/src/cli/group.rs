@@ -11,14 +11,19 @@ pub fn run(inputs: &[PathBuf], output: Option<&Path>) -> anyhow::Result<()> {
     let s = &loaded.session;
     println!(
         "{} — {} tracks at {} Hz",
-        if s.song.title.is_empty() { "Untitled" } else { &s.song.title },
+        if s.song.title.is_empty() {
+            "Untitled"
+        } else {
+            &s.song.title
+        },
         s.tracks.len(),
         s.sample_rate
     );
     print_grouping(s);
     match output {
         Some(path) => {
-            s.save(path).with_context(|| format!("{}: cannot save the session", path.display()))?;
+            s.save(path)
+                .with_context(|| format!("{}: cannot save the session", path.display()))?;
             println!("Saved {}", path.display());
         }
         None => println!("(not saved: add -o SESSION.json to keep this grouping)"),
@@ -36,7 +41,10 @@ pub fn print_grouping(s: &Session) {
     }
     let unassigned: Vec<_> = s.unassigned_tracks().collect();
     if !unassigned.is_empty() {
-        println!("Unassigned ({} tracks, {UNASSIGNED_NOTE})", unassigned.len());
+        println!(
+            "Unassigned ({} tracks, {UNASSIGNED_NOTE})",
+            unassigned.len()
+        );
         for t in unassigned {
             println!("    {:<32} [{}]", t.name, grouping::explain(&t.name).rule);
         }

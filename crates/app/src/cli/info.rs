@@ -13,7 +13,11 @@ pub fn run(input: &Path) -> anyhow::Result<()> {
     let len = session_len(s, &loaded.infos);
     println!(
         "{} — {} Hz, {} ({len} frames), {} tracks, {} stems",
-        if s.song.title.is_empty() { "Untitled" } else { &s.song.title },
+        if s.song.title.is_empty() {
+            "Untitled"
+        } else {
+            &s.song.title
+        },
         s.sample_rate,
         format_time(len, s.sample_rate),
         s.tracks.len(),
@@ -29,10 +33,15 @@ pub fn run(input: &Path) -> anyhow::Result<()> {
         "#", "Track", "Format", "Rate", "Ch", "Length", "Stem"
     );
     for (i, (t, info)) in s.tracks.iter().zip(&loaded.infos).enumerate() {
-        let stem = s.stem_of(t.id).map_or("(unassigned)", |st| st.name.as_str());
+        let stem = s
+            .stem_of(t.id)
+            .map_or("(unassigned)", |st| st.name.as_str());
         match info {
             Some(f) => {
-                let bits = f.bits_per_sample.map(|b| format!(" {b}-bit")).unwrap_or_default();
+                let bits = f
+                    .bits_per_sample
+                    .map(|b| format!(" {b}-bit"))
+                    .unwrap_or_default();
                 println!(
                     "  {:>3}  {:<28} {:<20} {:>6} {:>3} {:>11}  {stem}",
                     i + 1,
@@ -43,22 +52,48 @@ pub fn run(input: &Path) -> anyhow::Result<()> {
                     format_time(f.frames, f.sample_rate),
                 )
             }
-            None => println!("  {:>3}  {:<28} {:<20} {:>6} {:>3} {:>11}  {stem}", i + 1, t.name, "(unreadable)", "-", "-", "-"),
+            None => println!(
+                "  {:>3}  {:<28} {:<20} {:>6} {:>3} {:>11}  {stem}",
+                i + 1,
+                t.name,
+                "(unreadable)",
+                "-",
+                "-",
+                "-"
+            ),
         }
     }
     println!();
     for stem in &s.stems {
-        let names: Vec<&str> = stem.tracks.iter().filter_map(|id| s.track(*id)).map(|t| t.name.as_str()).collect();
+        let names: Vec<&str> = stem
+            .tracks
+            .iter()
+            .filter_map(|id| s.track(*id))
+            .map(|t| t.name.as_str())
+            .collect();
         let flags = [(stem.mute, " [muted]"), (stem.solo, " [solo]")]
             .iter()
             .filter(|(on, _)| *on)
             .map(|(_, f)| *f)
             .collect::<String>();
-        println!("  {:<14} {} {:+.1} dB{flags}: {}", stem.name, stem.color, stem.gain_db, if names.is_empty() { "(empty)".into() } else { names.join(", ") });
+        println!(
+            "  {:<14} {} {:+.1} dB{flags}: {}",
+            stem.name,
+            stem.color,
+            stem.gain_db,
+            if names.is_empty() {
+                "(empty)".into()
+            } else {
+                names.join(", ")
+            }
+        );
     }
     let unassigned: Vec<&str> = s.unassigned_tracks().map(|t| t.name.as_str()).collect();
     if !unassigned.is_empty() {
-        println!("  Unassigned: {} ({UNASSIGNED_NOTE})", unassigned.join(", "));
+        println!(
+            "  Unassigned: {} ({UNASSIGNED_NOTE})",
+            unassigned.join(", ")
+        );
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,11 +37,19 @@ pub struct PlayArgs {
 /// Set mute/solo on the stems named (case-insensitively), or say which names exist.
 fn apply_switches(session: &mut Session, names: &[String], solo: bool) -> anyhow::Result<()> {
     for name in names {
-        let Some(stem) = session.stems.iter_mut().find(|s| s.name.eq_ignore_ascii_case(name.trim())) else {
+        let Some(stem) = session
+            .stems
+            .iter_mut()
+            .find(|s| s.name.eq_ignore_ascii_case(name.trim()))
+        else {
             let known: Vec<&str> = session.stems.iter().map(|s| s.name.as_str()).collect();
             bail!("no stem named \"{name}\" (stems: {})", known.join(", "));
         };
-        if solo { stem.solo = true } else { stem.mute = true }
+        if solo {
+            stem.solo = true
+        } else {
+            stem.mute = true
+        }
     }
     Ok(())
 }
@@ -56,7 +64,10 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
 
     let mut engine = Engine::new(&session);
     if engine.is_empty() {
-        bail!("{}: nothing to play (no stem has a readable track)", args.input.display());
+        bail!(
+            "{}: nothing to play (no stem has a readable track)",
+            args.input.display()
+        );
     }
     report(&session, &engine.events());
     engine.start_output(args.device.as_deref())?;
@@ -76,26 +87,35 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     let fb = Arc::clone(engine.feedback());
     let started = Instant::now();
     let mut err = std::io::stderr();
+    // The live line only on a terminal; logs and pipes get the summary alone.
+    let live = err.is_terminal();
     loop {
         std::thread::sleep(Duration::from_millis(50));
         engine.poll();
         report(&session, &engine.events());
         let pos = fb.position();
         let (peak, _) = fb.master_meter().take();
-        let bar_len = ((1.0 + (20.0 * peak.max(1e-6).log10()) / 60.0).clamp(0.0, 1.0) * 20.0) as usize;
-        let state = if fb.device_ok() { "" } else { "  (no output device: waiting for one)" };
-        write!(
-            err,
-            "\r\u{25B6} {} / {}  master [{:<20}] {:>10}  load {:>3.0}%  xruns {}{state}   ",
-            format_time(pos, rate),
-            format_time(engine.len(), rate),
-            "#".repeat(bar_len),
-            format_dbfs(peak),
-            fb.load() * 100.0,
-            fb.xruns()
-        )
-        .ok();
-        err.flush().ok();
+        let bar_len =
+            ((1.0 + (20.0 * peak.max(1e-6).log10()) / 60.0).clamp(0.0, 1.0) * 20.0) as usize;
+        let state = if fb.device_ok() {
+            ""
+        } else {
+            "  (no output device: waiting for one)"
+        };
+        if live {
+            write!(
+                err,
+                "\r\u{25B6} {} / {}  master [{:<20}] {:>10}  load {:>3.0}%  xruns {}{state}   ",
+                format_time(pos, rate),
+                format_time(engine.len(), rate),
+                "#".repeat(bar_len),
+                format_dbfs(peak),
+                fb.load() * 100.0,
+                fb.xruns()
+            )
+            .ok();
+            err.flush().ok();
+        }
         let reached_end = pos >= end && started.elapsed() > Duration::from_millis(200);
         let ended = !fb.is_playing() && started.elapsed() > Duration::from_millis(500);
         if stop.load(Ordering::Relaxed) || reached_end || ended {
@@ -104,7 +124,9 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     }
     engine.pause();
     std::thread::sleep(Duration::from_millis(60));
-    eprintln!();
+    if live {
+        eprintln!();
+    }
     println!(
         "Played {} from {} ({} callbacks, {} xruns, {} reader underruns).",
         format_time(fb.position().saturating_sub(start), rate),
