@@ -19,6 +19,14 @@ fn tool(name: &str) -> Command {
     c
 }
 
+/// Tests here share (and one of them kills) the sound server: one at a time, also
+/// across the processes nextest runs them in.
+fn exclusive() -> std::fs::File {
+    let f = std::fs::File::create(std::env::temp_dir().join("stemdeck-pulse-tests.lock")).unwrap();
+    f.lock().unwrap();
+    f
+}
+
 /// Start PulseAudio if it is not running, and make a 48 kHz null sink the default.
 fn pulse_null_sink() {
     let running = tool("pactl").arg("info").output().map(|o| o.status.success()).unwrap_or(false);
@@ -94,6 +102,7 @@ fn ncc(a: &[f32], b: &[f32]) -> f64 {
 
 #[test]
 fn playback_through_a_real_device_matches_the_offline_mix_without_the_muted_stem() {
+    let _one_at_a_time = exclusive();
     pulse_null_sink();
     let dir = tempfile::tempdir().unwrap();
     let audio = dir.path().join("Song");
@@ -159,4 +168,42 @@ fn playback_through_a_real_device_matches_the_offline_mix_without_the_muted_stem
         eprintln!("channel {ch}: 1234 Hz beyond the reference {:.1} dBFS (the vocal stem alone {:.1} dBFS)", dbfs(heard), dbfs(would_be));
         assert!(heard < would_be / 1000.0, "the muted Vocals stem is audible");
     }
+}
+
+#[test]
+fn playback_survives_the_device_disappearing_and_resumes_when_it_is_back() {
+    let _one_at_a_time = exclusive();
+    pulse_null_sink();
+    let dir = tempfile::tempdir().unwrap();
+    let audio = dir.path().join("Song");
+    std::fs::create_dir(&audio).unwrap();
+    let len = RATE as usize * 4;
+    write_wav_f32(&audio.join("Kick.wav"), RATE, &[noise_bursts(len, 3)]);
+    write_wav_f32(&audio.join("Lead Vox.wav"), RATE, &[sine(len, RATE, 440.0, 0.3, 0.0)]);
+    let mut play = stemdeck()
+        .arg("play")
+        .arg(&audio)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    // The device goes away mid-song ...
+    assert!(tool("pulseaudio").arg("-k").status().unwrap().success());
+    std::thread::sleep(Duration::from_millis(2500));
+    // ... and comes back.
+    pulse_null_sink();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while play.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "stemdeck play did not finish");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = play.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
+    assert!(stderr.contains("playback resumes when it is back"), "{stderr}");
+    assert!(stderr.contains("output device is back"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stdout.contains("Played 0:04.000"), "played to the end: {stdout}");
 }

@@ -190,14 +190,14 @@ pub struct Output {
 }
 
 impl Output {
-    /// Start `processor` on the named device (or the default one). On failure the
-    /// processor comes back with the error.
+    /// Start `processor` on the named device (or the default one). When that fails the
+    /// output is still returned, idle, with the error: [`Output::poll`] keeps trying.
     pub fn start(
         processor: Processor,
         device: Option<&str>,
         session_rate: u32,
         feedback: Arc<Feedback>,
-    ) -> Result<Output, (EngineError, Processor)> {
+    ) -> (Output, Option<EngineError>) {
         let (home_tx, home) = channel();
         let mut out = Output {
             stream: None,
@@ -208,15 +208,18 @@ impl Output {
             device: device.map(str::to_owned),
             session_rate,
             feedback,
-            retry_at: Instant::now(),
+            retry_at: Instant::now() + RETRY,
             description: String::new(),
         };
         match out.build() {
-            Ok(()) => Ok(out),
-            Err(e) => match out.reclaim() {
-                Some(p) => Err((e, p)),
-                None => Ok(out),
-            },
+            Ok(()) => (out, None),
+            Err(e) => {
+                out.stream = None;
+                if out.idle.is_none() {
+                    out.idle = out.home.recv_timeout(Duration::from_millis(500)).ok();
+                }
+                (out, Some(e))
+            }
         }
     }
 
@@ -225,7 +228,7 @@ impl Output {
         &self.description
     }
 
-    fn reclaim(&mut self) -> Option<Processor> {
+    pub(crate) fn reclaim(&mut self) -> Option<Processor> {
         self.stream = None;
         if self.idle.is_none() {
             self.idle = self.home.recv_timeout(Duration::from_millis(500)).ok();

@@ -175,6 +175,10 @@ impl Engine {
     }
 
     /// Start playing out of a device (the default one when `device` is `None`).
+    ///
+    /// A device named but not found is an error and nothing starts. Any other failure
+    /// (no device at all, device busy) is returned too, but the engine keeps looking
+    /// for the device in [`Engine::poll`] and starts playing when it appears.
     pub fn start_output(&mut self, device: Option<&str>) -> Result<(), EngineError> {
         let processor = match (self.processor.take(), self.output.as_mut()) {
             (Some(p), _) => p,
@@ -183,16 +187,30 @@ impl Engine {
                 .ok_or_else(|| EngineError::Device("output busy".into()))?,
             (None, None) => return Err(EngineError::Device("the processor was taken".into())),
         };
-        match Output::start(processor, device, self.rate, Arc::clone(&self.feedback)) {
-            Ok(out) => {
+        let (mut out, err) =
+            Output::start(processor, device, self.rate, Arc::clone(&self.feedback));
+        match err {
+            Some(e @ EngineError::DeviceNotFound(_)) => {
+                self.processor = out.reclaim();
+                Err(e)
+            }
+            Some(e) => {
+                self.output = Some(out);
+                Err(e)
+            }
+            None => {
                 self.output = Some(out);
                 Ok(())
             }
-            Err((e, processor)) => {
-                self.processor = Some(processor);
-                Err(e)
-            }
         }
+    }
+
+    /// The device in use, e.g. "default (48000 Hz, 2 ch, f32)".
+    pub fn output_description(&self) -> Option<&str> {
+        self.output
+            .as_ref()
+            .filter(|_| self.feedback.device_ok())
+            .map(Output::description)
     }
 
     /// Keep the engine healthy; call a few times a second from the control thread.

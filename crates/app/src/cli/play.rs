@@ -70,7 +70,14 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         );
     }
     report(&session, &engine.events());
-    engine.start_output(args.device.as_deref())?;
+    match engine.start_output(args.device.as_deref()) {
+        Ok(()) => {}
+        Err(e @ stemdeck_engine::EngineError::DeviceNotFound(_)) => return Err(e.into()),
+        // No device yet: say so and keep looking; playback starts when one appears.
+        Err(e) => {
+            eprintln!("stemdeck: warning: {e}; waiting for an output device (Ctrl-C to stop)")
+        }
+    }
 
     let start = ((args.start.max(0.0) * f64::from(rate)) as u64).min(engine.len());
     let end = match args.seconds {
@@ -117,7 +124,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
             err.flush().ok();
         }
         let reached_end = pos >= end && started.elapsed() > Duration::from_millis(200);
-        let ended = !fb.is_playing() && started.elapsed() > Duration::from_millis(500);
+        let ended = fb.device_ok() && fb.callbacks() > 10 && !fb.is_playing();
         if stop.load(Ordering::Relaxed) || reached_end || ended {
             break;
         }
