@@ -29,41 +29,51 @@ fn cargo() -> String {
         .unwrap_or_else(|| "cargo".to_owned())
 }
 
-/// Path of the `stemdeck` binary, built (once per process) with the debug profile.
+/// Path of the `stemdeck` binary, built (once per process) with the debug profile. A
+/// failed build fails every test that asks, without building again.
 pub fn stemdeck_path() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let out = Command::new(cargo())
-            .current_dir(workspace_root())
-            .args(["build", "-p", "stemdeck", "--bin", "stemdeck"])
-            .args(["--message-format", "json-render-diagnostics"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run `{} build`: {e}", cargo()));
-        assert!(
-            out.status.success(),
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match BIN.get_or_init(build_stemdeck) {
+        Ok(path) => path,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn build_stemdeck() -> Result<PathBuf, String> {
+    let out = Command::new(cargo())
+        .current_dir(workspace_root())
+        .args(["build", "-p", "stemdeck", "--bin", "stemdeck"])
+        .args(["--message-format", "json-render-diagnostics"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `{} build`: {e}", cargo()))?;
+    if !out.status.success() {
+        return Err(format!(
             "`cargo build -p stemdeck --bin stemdeck` failed ({}):\n{}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
-        );
-        // The compiler-artifact message of the bin target says where the binary is.
-        let exe = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "stemdeck")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from));
-        let exe = exe.unwrap_or_else(|| {
-            // Fallback: the conventional place.
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(|d| workspace_root().join(d))
-                .unwrap_or_else(|| workspace_root().join("target"));
-            target
-                .join("debug")
-                .join(format!("stemdeck{}", std::env::consts::EXE_SUFFIX))
-        });
-        assert!(exe.is_file(), "no stemdeck binary at {}", exe.display());
-        exe
-    })
+        ));
+    }
+    // The compiler-artifact message of the bin target says where the binary is.
+    let exe = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "stemdeck")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from));
+    let exe = exe.unwrap_or_else(|| {
+        // Fallback: the conventional place.
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(|d| workspace_root().join(d))
+            .unwrap_or_else(|| workspace_root().join("target"));
+        target
+            .join("debug")
+            .join(format!("stemdeck{}", std::env::consts::EXE_SUFFIX))
+    });
+    if exe.is_file() {
+        Ok(exe)
+    } else {
+        Err(format!("no stemdeck binary at {}", exe.display()))
+    }
 }
 
 /// A `Command` for the `stemdeck` binary (built on first use). No backtraces are asked

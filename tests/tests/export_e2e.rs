@@ -16,6 +16,8 @@ use stemdeck_e2e::*;
 /// The session rate: 6 of the 9 files are at 48 kHz.
 const RATE: u32 = 48_000;
 const TITLE: &str = "Night Drive";
+/// Peak of every track's click.
+const CLICK: f64 = 0.6;
 
 /// One track of the generated multitrack, and how the test edits it in the session.
 struct Spec {
@@ -263,6 +265,11 @@ fn session_len(rate: u32) -> usize {
         .unwrap()
 }
 
+/// dB to a linear gain.
+fn db(gain_db: f64) -> f64 {
+    10f64.powf(gain_db / 20.0)
+}
+
 fn stem_file(index: usize, stem: &str) -> String {
     format!("{index:02} {TITLE} - {stem}.wav")
 }
@@ -322,6 +329,37 @@ impl Fixture {
         );
         assert!(out.contains("Saved"), "{out}");
         edit_session(&session, |s| {
+            // Auto-grouping put every track where its name says.
+            let name_of = |id: &Value| {
+                let t = s["tracks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|t| t["id"] == *id);
+                t.unwrap()["name"].as_str().unwrap().to_owned()
+            };
+            for stem in s["stems"].as_array().unwrap() {
+                let names: Vec<String> = stem["tracks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(name_of)
+                    .collect();
+                let want: Vec<&str> = TRACKS
+                    .iter()
+                    .filter(|t| t.stem.is_some_and(|n| stem["name"] == n))
+                    .map(|t| t.name)
+                    .collect();
+                assert_eq!(names, want, "the tracks grouped into {}", stem["name"]);
+            }
+            let stems: Vec<&str> = s["stems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap())
+                .collect();
+            let want: Vec<&str> = STEMS.iter().map(|(n, ..)| *n).collect();
+            assert_eq!(stems, want, "{out}");
             for t in TRACKS {
                 let track = track_mut(s, t.name);
                 track["gain_db"] = t.gain_db.into();
@@ -382,7 +420,7 @@ fn signal(t: &Spec, tones: &[(f64, f64)], c: usize) -> Vec<f32> {
             add_click(&mut x, secs(0.5 * f64::from(k), t.rate), 0.5);
         }
     } else {
-        add_click(&mut x, secs(t.click, t.rate), 0.6);
+        add_click(&mut x, secs(t.click, t.rate), CLICK);
     }
     x
 }
@@ -608,6 +646,15 @@ fn check_stems(multitrack: &Path, out_dir: &Path, rate: u32, bounds: &[(f64, f64
         let ch = &stems[stem][usize::from(gr > gl)];
         let want = secs(t.click, rate);
         let got = peak_frame(ch, want, 24);
+        // The click's height in the stem (0.6 × gains), give or take the other tracks.
+        let stem_gain = STEMS.iter().find(|s| s.0 == stem).unwrap().1;
+        let height = CLICK * db(t.gain_db + stem_gain) * gl.max(gr);
+        assert!(
+            (f64::from(ch[got].abs()) - height).abs() < 0.5 * height,
+            "{}: no click near frame {want} of {stem} at {rate} Hz (peak {} there, expected about {height:.3})",
+            t.name,
+            ch[got]
+        );
         let tol = usize::from(t.lossy || t.rate != rate);
         assert!(
             got.abs_diff(want) <= tol,
@@ -632,15 +679,15 @@ fn check_stems(multitrack: &Path, out_dir: &Path, rate: u32, bounds: &[(f64, f64
     // The muted snare is not in Drums: its 3.1 kHz tone (no other drum track has it) is
     // gone in a stretch without clicks (2.5 – 3.5 s)...
     let quiet = |x: &[f32]| x[secs(2.5, rate)..secs(3.5, rate)].to_vec();
-    for c in 0..2 {
-        let level = tone_level(&quiet(&stems["Drums"][c]), rate, 3100.0);
+    for drums in &stems["Drums"] {
+        let level = tone_level(&quiet(drums), rate, 3100.0);
         assert!(
             level < 1e-5,
             "the muted snare is in Drums (3.1 kHz at {:.1} dBFS)",
             dbfs(level)
         );
         // ...while the kick it shares the stem with is there (60 Hz at 0.12 × gains).
-        assert!(tone_level(&quiet(&stems["Drums"][c]), rate, 60.0) > 0.02);
+        assert!(tone_level(&quiet(drums), rate, 60.0) > 0.02);
     }
 
     // Each stem against ffmpeg's rendering of the same tracks.
@@ -906,6 +953,10 @@ fn bad_inputs_fail_with_one_line_naming_the_file() {
                 lines(&out.stderr).len(),
                 1,
                 "stemdeck {command} {name}: not one line:\n{stderr}"
+            );
+            assert!(
+                stderr.starts_with("stemdeck: error: "),
+                "stemdeck {command} {name}: {stderr}"
             );
             assert!(
                 stderr.contains(&name),

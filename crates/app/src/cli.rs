@@ -17,12 +17,18 @@ use clap::{Parser, Subcommand};
     about = "Turn a multitrack session into stems."
 )]
 pub struct Cli {
+    /// With no command, the desktop app opens (the last session, or the demo).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Open the desktop app on a session file, a folder, or audio files.
+    Open {
+        #[arg(value_name = "SESSION.json|FOLDER|FILES")]
+        inputs: Vec<PathBuf>,
+    },
     /// Build a session from a folder (or a list of files), auto-grouped into stems, and
     /// print the grouping.
     Group {
@@ -47,7 +53,14 @@ pub enum Command {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return crate::gui::run(Vec::new());
+    };
+    match command {
+        Command::Open { inputs } => {
+            crate::gui::check_paths(&inputs)?;
+            crate::gui::run(inputs)
+        }
         Command::Group { inputs, output } => group::run(&inputs, output.as_deref()),
         Command::Export(args) => export::run(&args),
         Command::Info { input } => info::run(&input),

@@ -1,6 +1,8 @@
-//! The `stemdeck` binary: the command line (group, info, export).
+//! The `stemdeck` binary: the desktop app (no arguments, or `open`) and the command
+//! line (group, info, export, play, devices).
 
 mod cli;
+mod gui;
 mod input;
 
 use std::process::ExitCode;

@@ -9,19 +9,24 @@
 //! encoder delay and padding itself. Its MP4 reader ignores the edit list, which is where
 //! MP4/M4A files (AAC above all) say how many priming frames to drop (1024 for ffmpeg's
 //! AAC encoder, 2112 for Apple's) and how long the audio really is; that is done here
-//! (see `mp4_edit`). Whatever the format, [`Decoder::read`] never delivers more than
+//! (see `mp4_edit`, which reads the edit list with Mozilla's `mp4parse`). Whatever the format, [`Decoder::read`] never delivers more than
 //! [`FileInfo::frames`], so the count known up front is what a read yields.
+//!
+//! Seeking ([`Decoder::seek`]) is exact: after `seek(n)`, reading gives what reading from
+//! the start and dropping `n` frames gives. See that method for how.
 
 use std::fs::File;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::packet::Packet;
+use symphonia::core::units::Timestamp;
 
 use crate::AudioError;
 
@@ -33,6 +38,19 @@ pub const AUDIO_EXTENSIONS: &[&str] = &[
 
 /// After this many packets in a row fail to decode, the file is given up on.
 const MAX_BAD_PACKETS_IN_A_ROW: u32 = 64;
+
+/// Frames a lossy decoder is started before a seek target, to be decoded and dropped: its
+/// output depends on earlier packets (MP3: bit reservoir, MDCT overlap and synthesis
+/// filterbank, about 3 frames of 1152; AAC and Vorbis: the MDCT overlap, one packet), so
+/// right after a reset it is wrong for a packet or so. 8192 frames covers them all with
+/// room to spare (a few dozen microseconds of decoding). tests/seek.rs checks that the
+/// output after a seek equals the sequential decode.
+const LOSSY_PREROLL: u64 = 8192;
+
+/// When a format reader's seek lands after the target (symphonia issue #261, FLAC), it is
+/// asked again this much earlier (on top of the pre-roll), then the file is decoded from
+/// its start.
+const SEEK_RETRY_BACKOFF: [u64; 3] = [0, 1 << 16, 1 << 20];
 
 /// What a file is, as `stemdeck info` shows it.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,18 +80,34 @@ pub struct Decoder {
     path: PathBuf,
     reader: Box<dyn FormatReader>,
     decoder: Box<dyn AudioDecoder>,
+    /// What `decoder` was made from (to make a fresh one, see [`Self::fresh_decoder`]).
+    codec_params: AudioCodecParameters,
     track_id: u32,
     info: FileInfo,
     /// Decoded frames not handed out yet, one Vec per channel.
     pending: Vec<Vec<f32>>,
     pending_pos: usize,
     ended: bool,
-    /// Decoded frames still to drop at the start (MP4 edit list: encoder priming).
+    /// Decoded frames still to drop before the next one delivered: the MP4 edit list's
+    /// encoder priming at the start, the way to the target after a seek.
     skip_left: u64,
-    /// Frames still to deliver: `info.frames` minus what `read` has returned.
+    /// Frames still to deliver: `info.frames` minus the position.
     remaining: u64,
     /// Whether this reader's packet durations include the trims (see [`playable_frames`]).
     trims_in_dur: bool,
+    /// Decoded frames dropped at the start (MP4 edit list), before frame 0.
+    start_skip: u64,
+    /// Timestamp (track time base) of the first decoded frame in `pending`.
+    pending_ts: i64,
+    /// Timestamp just after the last packet decoded (`i64::MIN` before the first).
+    decoded_end_ts: i64,
+    /// Timestamp of the first decoded frame of the stream, once seen (see [`Self::seek`]).
+    first_ts: Option<i64>,
+    /// Whether the track's timestamps count frames (time base 1 / sample rate), which
+    /// [`Self::seek`] needs to use the format reader's seek.
+    ts_are_frames: bool,
+    /// Frames to decode and drop before a seek target (see [`LOSSY_PREROLL`]).
+    preroll: u64,
 }
 
 fn open_reader(path: &Path) -> Result<Box<dyn FormatReader>, AudioError> {
@@ -141,6 +175,10 @@ impl Decoder {
             });
         }
         let codec = decoder.codec_info().short_name.to_owned();
+        let codec_params = params.clone();
+        let ts_are_frames = track.time_base.is_some_and(|tb| {
+            u64::from(tb.numer.get()) * u64::from(sample_rate) == u64::from(tb.denom.get())
+        });
         let track_id = track.id;
         let num_frames = track.num_frames;
         let bits_per_sample = params.bits_per_sample;
@@ -169,6 +207,7 @@ impl Decoder {
             path: path.to_owned(),
             reader,
             decoder,
+            codec_params,
             track_id,
             pending: vec![Vec::new(); info.channels],
             pending_pos: 0,
@@ -176,6 +215,12 @@ impl Decoder {
             skip_left: skip,
             remaining: frames,
             trims_in_dur: trims_in_dur(&info.container),
+            start_skip: skip,
+            pending_ts: 0,
+            decoded_end_ts: i64::MIN,
+            first_ts: None,
+            ts_are_frames,
+            preroll: if is_lossless(&info.codec) { 0 } else { LOSSY_PREROLL },
             info,
         })
     }
@@ -221,6 +266,125 @@ impl Decoder {
         Ok(done)
     }
 
+    /// Move to `frame` (at the file's rate): the next [`Self::read`] starts there, with
+    /// exactly what reading from the start and dropping `frame` frames gives. At or past
+    /// the end, reading gives nothing (until a seek back).
+    ///
+    /// How: the format reader seeks (symphonia's accurate mode) to the packet holding a
+    /// point a little before the target (lossy codecs: [`LOSSY_PREROLL`] frames before, so
+    /// the decoder, reset, has settled by the target), and the frames from there up to the
+    /// target are decoded and dropped. Where the frames are counted from: frame 0 is the
+    /// first frame the stream decodes to (symphonia's MP3 and Ogg readers already trim
+    /// encoder delay from their timestamps), plus the MP4 edit list's priming skip. Should
+    /// the reader fail to seek, or land after the target (symphonia #261), it is asked
+    /// again further back, then the file is reopened and decoded from its start: slow, but
+    /// never wrong.
+    pub fn seek(&mut self, frame: u64) -> Result<(), AudioError> {
+        self.clear_pending();
+        if frame >= self.info.frames {
+            self.skip_left = 0;
+            self.remaining = 0;
+            return Ok(());
+        }
+        if self.ts_are_frames && self.seek_reader(frame)? {
+            self.remaining = self.info.frames - frame;
+            return Ok(());
+        }
+        self.rewind(frame)
+    }
+
+    /// Seek with the format reader. Returns false if it cannot be used (then nothing is
+    /// known about the position).
+    fn seek_reader(&mut self, frame: u64) -> Result<bool, AudioError> {
+        // The timestamp of frame 0: seen on the first packet (decode it if not read yet).
+        let first = match self.first_ts {
+            Some(ts) => ts,
+            None => {
+                if !self.decode_next()? {
+                    return Ok(false);
+                }
+                match self.first_ts {
+                    Some(ts) => ts,
+                    None => return Ok(false),
+                }
+            }
+        };
+        let target = i64::try_from(self.start_skip.saturating_add(frame))
+            .ok()
+            .and_then(|f| first.checked_add(f));
+        let Some(target) = target else { return Ok(false) };
+        for backoff in SEEK_RETRY_BACKOFF {
+            let back = i64::try_from(self.preroll.saturating_add(backoff)).unwrap_or(i64::MAX);
+            let ts = target.saturating_sub(back).max(first);
+            if self.info.container == "flac" && ts < self.decoded_end_ts {
+                // symphonia 0.6.1's FLAC reader, seeking back to a frame that starts just
+                // where its search starts (the first frame, a seek point), keeps the last
+                // frame header it parsed, then takes the frames after the target for damage
+                // (their timestamps are not past that header's) and ends the stream there.
+                // A fresh reader has no last header. tests/seek.rs catches this.
+                self.reader = open_reader(&self.path)?;
+                self.decoded_end_ts = i64::MIN;
+            }
+            let to = SeekTo::Timestamp {
+                ts: Timestamp::new(ts),
+                track_id: self.track_id,
+            };
+            if self.reader.seek(SeekMode::Accurate, to).is_err() {
+                return Ok(false);
+            }
+            if ts == first {
+                self.fresh_decoder();
+            } else {
+                self.decoder.reset();
+            }
+            self.clear_pending();
+            // A fatal error right after a seek: let the fallback decide.
+            if !matches!(self.decode_next(), Ok(true)) {
+                return Ok(false);
+            }
+            if self.pending_ts <= target {
+                self.skip_left = u64::try_from(target - self.pending_ts).unwrap_or(0);
+                return Ok(true);
+            }
+            if ts == first {
+                break;
+            }
+        }
+        Ok(false)
+    }
+
+    /// Reopen the file and decode from the start up to `frame` (the slow, sure way).
+    fn rewind(&mut self, frame: u64) -> Result<(), AudioError> {
+        self.reader = open_reader(&self.path)?;
+        self.decoded_end_ts = i64::MIN;
+        self.fresh_decoder();
+        self.clear_pending();
+        self.skip_left = self.start_skip.saturating_add(frame);
+        self.remaining = self.info.frames.saturating_sub(frame);
+        Ok(())
+    }
+
+    /// Start the stream's decoding afresh, exactly as [`Self::open`] did. A reset is not
+    /// quite that: symphonia's AAC decoder keeps the state of the random generator of its
+    /// perceptual noise substitution (PNS) across a reset, so the noise bands would
+    /// differ from a sequential decode's.
+    fn fresh_decoder(&mut self) {
+        match symphonia::default::get_codecs()
+            .make_audio_decoder(&self.codec_params, &AudioDecoderOptions::default())
+        {
+            Ok(decoder) => self.decoder = decoder,
+            Err(_) => self.decoder.reset(),
+        }
+    }
+
+    fn clear_pending(&mut self) {
+        for ch in &mut self.pending {
+            ch.clear();
+        }
+        self.pending_pos = 0;
+        self.ended = false;
+    }
+
     /// Decode the next packet into `pending`. Returns false at the end of the stream.
     fn decode_next(&mut self) -> Result<bool, AudioError> {
         let mut bad_in_a_row = 0;
@@ -247,6 +411,11 @@ impl Decoder {
                 continue;
             }
             self.pending_pos = 0;
+            // The decoder drops `trim_start` frames at the packet's start.
+            let start_ts = packet
+                .pts
+                .get()
+                .saturating_add_unsigned(packet.trim_start.get());
             match self.decoder.decode(&packet) {
                 Ok(buf) => {
                     if buf.frames() == 0 {
@@ -259,6 +428,7 @@ impl Decoder {
                     for ch in &mut self.pending {
                         ch.resize(frames, 0.0);
                     }
+                    self.placed(start_ts);
                     return Ok(true);
                 }
                 Err(SymError::DecodeError(_)) if bad_in_a_row < MAX_BAD_PACKETS_IN_A_ROW => {
@@ -272,6 +442,7 @@ impl Decoder {
                         ch.clear();
                         ch.resize(frames, 0.0);
                     }
+                    self.placed(start_ts);
                     return Ok(true);
                 }
                 Err(e) => {
@@ -281,6 +452,16 @@ impl Decoder {
                     });
                 }
             }
+        }
+    }
+
+    /// Record the timestamp of what `decode_next` just put in `pending`.
+    fn placed(&mut self, start_ts: i64) {
+        self.pending_ts = start_ts;
+        let frames = self.pending.first().map_or(0, Vec::len) as u64;
+        self.decoded_end_ts = start_ts.saturating_add_unsigned(frames);
+        if self.first_ts.is_none() {
+            self.first_ts = Some(start_ts);
         }
     }
 
@@ -324,6 +505,12 @@ fn count_frames(path: &Path, track_id: u32) -> Result<u64, AudioError> {
 /// fails if that changes.
 fn trims_in_dur(container: &str) -> bool {
     matches!(container, "mp1" | "mp2" | "mp3")
+}
+
+/// Whether a codec (symphonia's short name) decodes each packet on its own, so a decoder
+/// needs no pre-roll after a seek.
+fn is_lossless(codec: &str) -> bool {
+    codec.starts_with("pcm") || matches!(codec, "flac" | "alac")
 }
 
 /// The playable (untrimmed) frames of a packet.
@@ -376,114 +563,29 @@ impl Mp4Edit {
     }
 }
 
-/// Read the edit list of track `track_id` of an MP4 file. `None` when there is none, it
-/// cannot be read, or it is anything but a single normal-speed edit (empty edits, several
-/// segments): the track is then played whole, as symphonia gives it.
+/// Read the edit list of track `track_id` of an MP4 file (with Mozilla's `mp4parse`).
+/// `None` when there is none, the file cannot be parsed, or the list starts with an empty
+/// edit: the track is then played whole, as symphonia gives it. `mp4parse` keeps the
+/// first media edit of a list (its media time and segment duration), which is the one
+/// audio files use.
 fn mp4_edit(path: &Path, track_id: u32) -> Option<Mp4Edit> {
-    use std::io::{Read, Seek, SeekFrom};
-
-    /// A moov box larger than this is not an audio file's.
-    const MAX_MOOV: u64 = 64 << 20;
-    let mut file = File::open(path).ok()?;
-    let file_len = file.metadata().ok()?.len();
-    let mut pos = 0u64;
-    // Top level: skip everything (mdat may be huge) up to moov, wherever it is.
-    let moov = loop {
-        if pos.checked_add(8)? > file_len {
-            return None;
-        }
-        file.seek(SeekFrom::Start(pos)).ok()?;
-        let mut head = [0u8; 16];
-        file.read_exact(head.get_mut(..8)?).ok()?;
-        let mut size = u64::from(be_u32(&head, 0)?);
-        let mut header = 8;
-        if size == 1 {
-            file.read_exact(head.get_mut(8..16)?).ok()?;
-            size = be_u64(&head, 8)?;
-            header = 16;
-        } else if size == 0 {
-            size = file_len - pos;
-        }
-        if size < header || pos.checked_add(size)? > file_len {
-            return None;
-        }
-        if head.get(4..8)? == b"moov" {
-            if size - header > MAX_MOOV {
-                return None;
-            }
-            let mut body = vec![0u8; usize::try_from(size - header).ok()?];
-            file.read_exact(&mut body).ok()?;
-            break body;
-        }
-        pos += size;
-    };
-
-    let movie_timescale = timescale(child(&moov, b"mvhd")?)?;
-    for trak in children(&moov).filter(|(t, _)| t == b"trak").map(|(_, b)| b) {
-        let tkhd = child(trak, b"tkhd")?;
-        let id_at = if *tkhd.first()? == 1 { 20 } else { 12 };
-        if be_u32(tkhd, id_at)? != track_id {
-            continue;
-        }
-        let media_timescale = timescale(child(child(trak, b"mdia")?, b"mdhd")?)?;
-        let elst = child(child(trak, b"edts")?, b"elst")?;
-        let version = *elst.first()?;
-        if be_u32(elst, 4)? != 1 {
-            return None;
-        }
-        let (segment_duration, media_time, rate_at) = if version == 1 {
-            (be_u64(elst, 8)?, be_u64(elst, 16)? as i64, 24)
-        } else {
-            (u64::from(be_u32(elst, 8)?), i64::from(be_u32(elst, 12)? as i32), 16)
-        };
-        // Normal speed is 1.0: integer part 1, fraction 0.
-        if be_u32(elst, rate_at)? != 0x0001_0000 || media_time < 0 {
-            return None;
-        }
-        return Some(Mp4Edit {
-            movie_timescale,
-            media_timescale,
-            segment_duration,
-            media_time: media_time as u64,
-        });
+    let mut reader = BufReader::new(File::open(path).ok()?);
+    let context = mp4parse::read_mp4(&mut reader).ok()?;
+    let movie_timescale = u32::try_from(context.timescale?.0).ok().filter(|t| *t > 0)?;
+    let track = context
+        .tracks
+        .iter()
+        .find(|t| t.track_id == Some(track_id))?;
+    let media_timescale = u32::try_from(track.timescale?.0).ok().filter(|t| *t > 0)?;
+    if track.empty_duration?.0 != 0 {
+        return None;
     }
-    None
-}
-
-fn be_u32(data: &[u8], at: usize) -> Option<u32> {
-    let bytes: [u8; 4] = data.get(at..at.checked_add(4)?)?.try_into().ok()?;
-    Some(u32::from_be_bytes(bytes))
-}
-
-fn be_u64(data: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from(be_u32(data, at)?) << 32 | u64::from(be_u32(data, at.checked_add(4)?)?))
-}
-
-/// The timescale of an mvhd or mdhd box body (same layout up to it).
-fn timescale(body: &[u8]) -> Option<u32> {
-    let at = if *body.first()? == 1 { 20 } else { 12 };
-    be_u32(body, at).filter(|t| *t > 0)
-}
-
-/// The boxes inside `data`, as (type, body). Stops at the first malformed one.
-fn children(data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
-    let mut pos = 0usize;
-    std::iter::from_fn(move || {
-        let size = be_u32(data, pos)?;
-        let kind: [u8; 4] = data.get(pos + 4..pos + 8)?.try_into().ok()?;
-        let (header, size) = match size {
-            0 => (8, data.len() - pos),
-            1 => (16, usize::try_from(be_u64(data, pos + 8)?).ok()?),
-            n => (8, usize::try_from(n).ok()?),
-        };
-        let body = data.get(pos.checked_add(header)?..pos.checked_add(size)?)?;
-        pos += size;
-        Some((kind, body))
+    Some(Mp4Edit {
+        movie_timescale,
+        media_timescale,
+        segment_duration: track.edited_duration?.0,
+        media_time: track.media_time?.0,
     })
-}
-
-fn child<'a>(data: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
-    children(data).find(|(k, _)| k == kind).map(|(_, b)| b)
 }
 
 /// Whether a path's extension is one Stemdeck opens.
@@ -550,13 +652,29 @@ mod tests {
         assert_eq!(mp4_edit(&aac, 2), None, "no such track");
         assert_eq!(mp4_edit(&dir.join("wav_s16_44100_mono.wav"), 1), None);
 
-        // Every truncation of the file: no panic, and no edit list from a cut moov.
+        // Every truncation of the file: no panic, and no edit list from a cut moov (ffmpeg
+        // writes it last).
         let bytes = std::fs::read(&aac).unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let cut = tmp.path().join("cut.m4a");
         for len in (0..bytes.len()).step_by(97) {
             std::fs::write(&cut, &bytes[..len]).unwrap();
-            let _ = mp4_edit(&cut, 1);
+            assert_eq!(mp4_edit(&cut, 1), None, "cut at {len}");
         }
+
+        // Every byte of the moov (and the mdat header) damaged, two ways: no panic.
+        let moov = bytes.windows(4).position(|w| w == b"moov").unwrap() - 4;
+        let mdat = bytes.windows(4).position(|w| w == b"mdat").unwrap() - 4;
+        let damaged = tmp.path().join("damaged.m4a");
+        let mut parsed = 0;
+        for at in (mdat..mdat + 16).chain(moov..bytes.len()) {
+            for byte in [bytes[at] ^ 0xff, 0] {
+                let mut copy = bytes.clone();
+                copy[at] = byte;
+                std::fs::write(&damaged, &copy).unwrap();
+                parsed += usize::from(mp4_edit(&damaged, 1).is_some());
+            }
+        }
+        assert!(parsed > 0);
     }
 }

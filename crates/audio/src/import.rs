@@ -197,3 +197,79 @@ mod tests {
         assert_eq!(majority_rate([44_100, 48_000].into_iter()), 48_000);
     }
 }
+
+/// A session opened from whatever the user pointed at.
+pub struct Opened {
+    pub session: Session,
+    /// The session file, when one was opened.
+    pub session_file: Option<PathBuf>,
+    /// The folder the session lives in: the folder given, the session file's folder, or
+    /// the folder of the files given.
+    pub base_dir: PathBuf,
+    /// Per track (same order as `session.tracks`); `None` where the file is unreadable.
+    pub infos: Vec<Option<FileInfo>>,
+    /// Files that could not be read; the rest of the session still opens.
+    pub problems: Vec<AudioError>,
+}
+
+/// Why nothing could be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Session(#[from] stemdeck_session::SessionError),
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    #[error("{path}: {reason}")]
+    Input { path: PathBuf, reason: String },
+}
+
+/// Open a session file (`.json` or any non-audio file), a folder of audio files, or a
+/// list of audio files.
+pub fn open(paths: &[PathBuf]) -> Result<Opened, OpenError> {
+    let Some(first) = paths.first() else {
+        return Err(OpenError::Input { path: PathBuf::new(), reason: "nothing to open".into() });
+    };
+    if !first.exists() {
+        return Err(OpenError::Input { path: first.clone(), reason: "no such file or folder".into() });
+    }
+    if paths.len() == 1 && first.is_dir() {
+        let import = import_folder(first)?;
+        return Ok(Opened {
+            session: import.session,
+            session_file: None,
+            base_dir: first.clone(),
+            infos: import.infos,
+            problems: import.problems,
+        });
+    }
+    if paths.len() == 1 && !is_audio_path(first) {
+        let session = Session::load(first)?;
+        let mut infos = Vec::new();
+        let mut problems = Vec::new();
+        for r in probe_session(&session) {
+            match r {
+                Ok(i) => infos.push(Some(i)),
+                Err(e) => {
+                    infos.push(None);
+                    problems.push(e);
+                }
+            }
+        }
+        let base_dir = first
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned();
+        return Ok(Opened { session, session_file: Some(first.clone()), base_dir, infos, problems });
+    }
+    if let Some(dir) = paths.iter().find(|p| p.is_dir()) {
+        return Err(OpenError::Input { path: dir.clone(), reason: "give either one folder or a list of audio files".into() });
+    }
+    let base_dir = std::path::absolute(first)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let title = base_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let import = import_files(paths, &title)?;
+    Ok(Opened { session: import.session, session_file: None, base_dir, infos: import.infos, problems: import.problems })
+}

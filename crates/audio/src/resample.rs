@@ -32,6 +32,8 @@ pub struct RateConverter {
     output: Vec<Vec<f32>>,
     /// Output frames still to discard: the resampler's delay.
     delay_left: usize,
+    /// Input and output frames of one FFT sub-block (see [`Self::block_frames`]).
+    block: (usize, usize),
 }
 
 impl RateConverter {
@@ -55,6 +57,7 @@ impl RateConverter {
         let out_max = resampler.output_frames_max();
         Ok(Self {
             delay_left: resampler.output_delay(),
+            block: fft_block(from as usize, to as usize, chunk, sub_chunks),
             channels,
             input: vec![vec![0.0; resampler.input_frames_next()]; channels],
             output: vec![vec![0.0; out_max]; channels],
@@ -70,6 +73,27 @@ impl RateConverter {
     /// The input buffers to fill (one per channel, [`Self::chunk_frames`] long).
     pub fn input_mut(&mut self) -> &mut [Vec<f32>] {
         &mut self.input
+    }
+
+    /// Input and output frames of one of rubato's FFT sub-blocks. The resampler works on
+    /// these blocks whatever the chunking: an output block depends only on its input block
+    /// and the one before (overlap-add). So after [`Self::reset`], fed from an input frame
+    /// that is a multiple of the input block, the output from the second block on is the
+    /// same, bit for bit, as a converter fed from the start gives (tests/seek.rs checks).
+    pub fn block_frames(&self) -> (usize, usize) {
+        self.block
+    }
+
+    /// The resampler's delay in output frames (dropped at the start of the output).
+    pub fn delay(&self) -> usize {
+        self.resampler.output_delay()
+    }
+
+    /// Forget all input, as if new, and drop the first `discard` output frames (on top of
+    /// the resampler's delay, which is dropped again): for a seek.
+    pub fn reset(&mut self, discard: usize) {
+        self.resampler.reset();
+        self.delay_left = self.resampler.output_delay().saturating_add(discard);
     }
 
     /// Relative cutoff frequency of the anti-aliasing filter (1.0 = the lower Nyquist).
@@ -121,6 +145,15 @@ fn block_layout(from: usize, to: usize) -> (usize, usize) {
     }
     // One sub-block of exactly two units.
     (2 * unit_in, 1)
+}
+
+/// The FFT sub-block sizes (input, output frames) rubato (5.0) uses for a layout: `n`
+/// units of `from/g` and `to/g` frames (see [`block_layout`]).
+fn fft_block(from: usize, to: usize, chunk: usize, sub_chunks: usize) -> (usize, usize) {
+    let g = gcd(from, to).max(1);
+    let (unit_in, unit_out) = ((from / g).max(1), (to / g).max(1));
+    let n = (chunk / sub_chunks.max(1)).div_ceil(unit_in).max(1);
+    (n * unit_in, n * unit_out)
 }
 
 fn gcd(mut a: usize, mut b: usize) -> usize {

@@ -65,21 +65,38 @@ impl TrackStream {
         self.len == 0
     }
 
-    /// Move to `frame` (session rate): the next [`Self::read`] starts there.
+    /// Move to `frame` (session rate): the next [`Self::read`] starts there, with what
+    /// reading from the start would give there (bit for bit at the file's own rate and,
+    /// resampled, measured in tests/seek.rs). Fast: no decoding from the start (see
+    /// [`Decoder::seek`]). Past the end, silence.
+    ///
+    /// Resampled, the converter restarts (reset) on one of its FFT blocks two blocks before
+    /// the target: the source seeks to that block's first input frame, and the converted
+    /// frames up to the target are dropped. A block's output depends on its input and the
+    /// block before only, so from the target on the output is what the sequential stream
+    /// gives (see [`RateConverter::block_frames`]).
     pub fn seek(&mut self, frame: u64) -> Result<(), AudioError> {
-        let path = self.decoder.info().path.clone();
-        let mut fresh = TrackStream::open(&path, self.session_rate)?;
-        let mut scratch = vec![vec![0.0f32; 8192]; fresh.channels()];
-        let mut left = frame.min(fresh.len);
-        while left > 0 {
-            let n = left.min(8192) as usize;
-            let mut parts: Vec<&mut [f32]> = scratch.iter_mut().map(|c| c.get_mut(..n).unwrap_or_default()).collect();
-            fresh.read(&mut parts)?;
-            left -= n as u64;
+        for ch in &mut self.carry {
+            ch.clear();
         }
-        fresh.pos = frame;
-        *self = fresh;
-        Ok(())
+        self.carry_pos = 0;
+        self.pos = frame;
+        self.source_done = false;
+        if frame >= self.len {
+            self.source_done = true;
+            return Ok(());
+        }
+        let Some(conv) = self.converter.as_mut() else {
+            return self.decoder.seek(frame);
+        };
+        let (block_in, block_out) = conv.block_frames();
+        let (block_in, block_out) = (block_in.max(1) as u64, block_out.max(1) as u64);
+        // Raw converter output index of `frame` (before the delay is dropped).
+        let raw = frame.saturating_add(conv.delay() as u64);
+        let first_block = (raw / block_out).saturating_sub(2);
+        let discard = (raw - first_block * block_out).saturating_sub(conv.delay() as u64);
+        conv.reset(usize::try_from(discard).unwrap_or(usize::MAX));
+        self.decoder.seek(first_block * block_in)
     }
 
     /// Fill every channel slice of `out` (one per track channel, equal lengths) with the

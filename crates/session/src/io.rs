@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Session, SessionError, Song, Stem, Track};
+use crate::{MixVariant, Session, SessionError, Song, Stem, Track};
 
 /// The value of `"format"` in every session file.
 pub const FORMAT_NAME: &str = "stemdeck-session";
@@ -23,6 +23,8 @@ struct SessionFile {
     tracks: Vec<Track>,
     #[serde(default)]
     stems: Vec<Stem>,
+    #[serde(default)]
+    variants: Vec<MixVariant>,
 }
 
 impl Session {
@@ -75,6 +77,7 @@ impl Session {
             song: file.song,
             tracks: file.tracks,
             stems: file.stems,
+            variants: file.variants,
         };
         for t in &mut session.tracks {
             t.path = base.join(&t.path);
@@ -104,6 +107,7 @@ impl Session {
             song: self.song.clone(),
             tracks,
             stems: self.stems.clone(),
+            variants: self.variants.clone(),
         };
         // Serialising plain data with string keys cannot fail.
         let mut text = serde_json::to_string_pretty(&file).unwrap_or_default();
@@ -182,6 +186,10 @@ mod tests {
         });
         let drums = s.add_stem("Drums");
         s.move_tracks(&[TrackId(1)], Some(drums), None);
+        s.stems[0].mute = true;
+        let v = s.capture_variant("No drums");
+        s.variants.push(v);
+        s.stems[0].mute = false;
         s
     }
 
@@ -197,6 +205,8 @@ mod tests {
         let back = Session::load(&file).unwrap();
         assert_eq!(back.song, s.song);
         assert_eq!(back.stems, s.stems);
+        assert_eq!(back.variants, s.variants);
+        assert!(text.contains("\"variants\""));
         assert_eq!(back.tracks[1].gain_db, -3.5);
         assert!(back.tracks[1].mute);
         assert!(back.tracks[0].path.ends_with("audio/01 Kick.wav"));

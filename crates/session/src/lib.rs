@@ -12,5 +12,6 @@ pub mod routing;
 pub use error::SessionError;
 pub use io::{FORMAT_NAME, FORMAT_VERSION};
 pub use model::{
-    Session, Song, Stem, StemId, Track, TrackId, DEFAULT_STEM_COLORS, UNASSIGNED_NOTE,
+    DEFAULT_STEM_COLORS, MixVariant, Session, Song, Stem, StemId, Track, TrackId, UNASSIGNED_NOTE,
+    VariantStem,
 };

@@ -115,6 +115,25 @@ impl Stem {
     }
 }
 
+/// One stem's switches in a mix variant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantStem {
+    pub stem: StemId,
+    #[serde(default)]
+    pub mute: bool,
+    #[serde(default)]
+    pub solo: bool,
+}
+
+/// A named mute/solo state of the stems ("TV mix", "No drums"), saved by the user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MixVariant {
+    pub name: String,
+    /// Stems not listed are neither muted nor soloed.
+    #[serde(default)]
+    pub stems: Vec<VariantStem>,
+}
+
 /// A multitrack session: the tracks, how they group into stems, and the song.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Session {
@@ -123,6 +142,8 @@ pub struct Session {
     pub song: Song,
     pub tracks: Vec<Track>,
     pub stems: Vec<Stem>,
+    /// Mix variants the user saved, in order.
+    pub variants: Vec<MixVariant>,
 }
 
 impl Session {
@@ -132,6 +153,7 @@ impl Session {
             song,
             tracks: Vec::new(),
             stems: Vec::new(),
+            variants: Vec::new(),
         }
     }
 
@@ -219,6 +241,35 @@ impl Session {
             let at = insert_at.unwrap_or(stem.tracks.len()).min(stem.tracks.len());
             stem.tracks.splice(at..at, ids);
         }
+    }
+
+    /// The stems' current mute/solo switches as a variant called `name`.
+    pub fn capture_variant(&self, name: impl Into<String>) -> MixVariant {
+        MixVariant {
+            name: name.into(),
+            stems: self
+                .stems
+                .iter()
+                .filter(|s| s.mute || s.solo)
+                .map(|s| VariantStem { stem: s.id, mute: s.mute, solo: s.solo })
+                .collect(),
+        }
+    }
+
+    /// Set every stem's mute/solo to the variant's (stems it does not list: off).
+    pub fn apply_variant(&mut self, variant: &MixVariant) {
+        for stem in &mut self.stems {
+            let v = variant.stems.iter().find(|v| v.stem == stem.id);
+            stem.mute = v.is_some_and(|v| v.mute);
+            stem.solo = v.is_some_and(|v| v.solo);
+        }
+    }
+
+    /// Whether the stems' switches are exactly the variant's.
+    pub fn matches_variant(&self, variant: &MixVariant) -> bool {
+        let mut probe = self.clone();
+        probe.apply_variant(variant);
+        probe.stems == self.stems
     }
 
     /// Check the invariants the rest of Stemdeck relies on; the message says what is wrong.
@@ -326,6 +377,20 @@ mod tests {
         let mut s = session();
         s.tracks.push(Track::new(TrackId(1), "dup", "dup.wav"));
         assert!(s.check().unwrap_err().contains("used twice"));
+    }
+
+    #[test]
+    fn variants_capture_and_apply_stem_switches() {
+        let mut s = session();
+        s.stems[1].mute = true;
+        let instrumental = s.capture_variant("Instrumental");
+        assert_eq!(instrumental.stems, vec![VariantStem { stem: StemId(2), mute: true, solo: false }]);
+        s.stems[1].mute = false;
+        s.stems[0].solo = true;
+        assert!(!s.matches_variant(&instrumental));
+        s.apply_variant(&instrumental);
+        assert!(!s.stems[0].solo && s.stems[1].mute);
+        assert!(s.matches_variant(&instrumental));
     }
 
     #[test]

@@ -1,0 +1,61 @@
+//! The desktop window: eframe with the glow (OpenGL) renderer, which runs on any GPU
+//! and, without one, on Mesa's llvmpipe software rasteriser (e.g. under Xvfb).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use stemdeck_ui::{AppOptions, StemdeckApp, Startup};
+
+mod demo {
+    include!(concat!(env!("OUT_DIR"), "/demo_files.rs"));
+}
+
+/// Write the embedded demo session to the user's data folder (once) and return its
+/// session file.
+pub fn install_demo() -> Option<PathBuf> {
+    let dir = std::env::var_os("STEMDECK_DATA_DIR")
+        .map(PathBuf::from)
+        .or_else(|| directories::ProjectDirs::from("", "", "Stemdeck").map(|p| p.data_dir().to_owned()))?
+        .join("demo");
+    let session = demo::DEMO_FILES.iter().find(|(n, _)| n.ends_with(".json"))?.0;
+    for (name, bytes) in demo::DEMO_FILES {
+        let path = dir.join(name);
+        let same = std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64);
+        if !same {
+            std::fs::create_dir_all(&dir).ok()?;
+            let tmp = dir.join(format!(".{name}.tmp"));
+            std::fs::write(&tmp, bytes).ok()?;
+            std::fs::rename(&tmp, &path).ok()?;
+        }
+    }
+    Some(dir.join(session))
+}
+
+pub fn run(paths: Vec<PathBuf>) -> anyhow::Result<()> {
+    let startup = if paths.is_empty() { Startup::LastOrDemo } else { Startup::Open(paths) };
+    let options = AppOptions { audio: true, startup, demo: install_demo() };
+    let icon_size = egui::vec2(1280.0, 800.0);
+    let native = eframe::NativeOptions {
+        renderer: eframe::Renderer::Glow,
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Stemdeck")
+            .with_app_id("stemdeck")
+            .with_inner_size(icon_size)
+            .with_min_inner_size([800.0, 500.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native("Stemdeck", native, Box::new(move |_cc| Ok(Box::new(StemdeckApp::new(options)))))
+        .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+        .context("the desktop app needs a display (X11 or Wayland); the command line works without one")
+}
+
+/// Whether a path exists, for a clear message before opening the window.
+pub fn check_paths(paths: &[PathBuf]) -> anyhow::Result<()> {
+    for p in paths {
+        if !Path::new(p).exists() {
+            anyhow::bail!("{}: no such file or folder", p.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,469 @@
+//! Waveform overviews for the track rows: the min and max of every `bucket` frames at the
+//! session rate, per channel, computed by streaming the track through [`TrackStream`] (so
+//! the overview lines up with what plays, resampled tracks included) on a worker thread,
+//! and kept in a disk cache ([`PeakCache`]) so reopening a session draws at once.
+//!
+//! Drawing: [`Peaks::columns`] folds the buckets into as many columns as the row has
+//! pixels, for any range of the timeline, into a `Vec` the caller keeps between frames.
+//!
+//! On disk ([`Peaks::to_bytes`]), little-endian:
+//!
+//! | bytes | field                                              |
+//! |-------|----------------------------------------------------|
+//! | 8     | magic `b"STDKPK1\0"`                               |
+//! | 4     | format version (u32, [`FORMAT_VERSION`])           |
+//! | 4     | bucket (u32, frames per bucket, ≥ 1)               |
+//! | 4     | session rate (u32)                                 |
+//! | 8     | frames (u64, track length at the session rate)     |
+//! | 4     | channels (u32, 1 or 2)                             |
+//! | 8 × n | per channel, its `ceil(frames / bucket)` buckets as `[min, max]` f32 pairs |
+//!
+//! [`Peaks::from_bytes`] checks every field and the exact length before allocating, so
+//! garbage (a truncated file, another file, a lying header) gives `None`, never a panic
+//! or a huge allocation.
+
+use std::collections::hash_map::DefaultHasher;
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::AudioError;
+use crate::stream::TrackStream;
+
+/// The first 8 bytes of an encoded [`Peaks`].
+pub const MAGIC: [u8; 8] = *b"STDKPK1\0";
+/// Version of the encoding (bumped, old cache files are ignored and recomputed).
+pub const FORMAT_VERSION: u32 = 1;
+/// Bytes before the pairs: magic, version, bucket, rate, frames, channels.
+const HEADER_LEN: usize = 8 + 4 + 4 + 4 + 8 + 4;
+/// Frames pulled from the stream at a time by [`Peaks::compute`] (per channel: 128 KiB).
+const BLOCK_FRAMES: usize = 32 * 1024;
+
+/// Min/max per bucket of `bucket` frames at the session rate, per channel (1 or 2).
+///
+/// Invariant (kept by [`Peaks::compute`] and checked by [`Peaks::from_bytes`]): every
+/// channel has `frames.div_ceil(bucket)` buckets, the last one possibly covering fewer
+/// frames; each is `[min, max]` with `min <= max`, finite.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Peaks {
+    /// Frames per bucket (≥ 1).
+    pub bucket: u32,
+    pub session_rate: u32,
+    /// Track length at the session rate ([`TrackStream::len`]).
+    pub frames: u64,
+    /// Per channel, per bucket, `[min, max]`.
+    pub channels: Vec<Vec<[f32; 2]>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeaksError {
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// A running `[min, max]`; empty until a sample is folded in.
+#[derive(Clone, Copy)]
+struct MinMax([f32; 2]);
+
+impl MinMax {
+    const EMPTY: MinMax = MinMax([f32::INFINITY, f32::NEG_INFINITY]);
+
+    #[inline]
+    fn add(&mut self, s: f32) {
+        // f32::min/max skip NaN, so a NaN sample leaves the range alone.
+        self.0[0] = self.0[0].min(s);
+        self.0[1] = self.0[1].max(s);
+    }
+
+    #[inline]
+    fn merge(&mut self, [lo, hi]: [f32; 2]) {
+        self.0[0] = self.0[0].min(lo);
+        self.0[1] = self.0[1].max(hi);
+    }
+
+    /// The range, `[0, 0]` when nothing (or only NaN) was added, clamped to finite values.
+    #[inline]
+    fn get(self) -> [f32; 2] {
+        let [lo, hi] = self.0;
+        if lo > hi {
+            [0.0, 0.0]
+        } else {
+            [lo.clamp(f32::MIN, f32::MAX), hi.clamp(f32::MIN, f32::MAX)]
+        }
+    }
+}
+
+impl Peaks {
+    /// Compute by streaming the file through `TrackStream::open(path, session_rate)` (so
+    /// the overview lines up with playback, resampled tracks included), block by block
+    /// with bounded memory (a block of [`BLOCK_FRAMES`] frames plus the result).
+    /// `progress` is set to the frames done (Relaxed) as it goes, out of
+    /// [`TrackStream::len`]; `cancel` is checked before every block
+    /// ([`PeaksError::Cancelled`]). A `bucket` of 0 is taken as 1.
+    pub fn compute(
+        path: &Path,
+        session_rate: u32,
+        bucket: u32,
+        progress: &AtomicU64,
+        cancel: &AtomicBool,
+    ) -> Result<Peaks, PeaksError> {
+        let bucket = bucket.max(1);
+        progress.store(0, Ordering::Relaxed);
+        if cancel.load(Ordering::Relaxed) {
+            return Err(PeaksError::Cancelled);
+        }
+        let mut stream = TrackStream::open(path, session_rate)?;
+        let frames = stream.len();
+        let n_channels = stream.channels();
+        let n_buckets = frames.div_ceil(u64::from(bucket));
+        // Only a capacity hint: a file claiming absurd lengths must not abort here.
+        let hint = usize::try_from(n_buckets).unwrap_or(0).min(1 << 24);
+        let mut channels: Vec<Vec<[f32; 2]>> = vec![Vec::with_capacity(hint); n_channels];
+        let mut acc = vec![MinMax::EMPTY; n_channels];
+        let mut bufs = vec![vec![0.0f32; BLOCK_FRAMES]; n_channels];
+        let bucket_len = bucket as usize;
+        // Frames already folded into the current (unfinished) bucket.
+        let mut in_bucket = 0usize;
+        let mut done = 0u64;
+
+        while done < frames {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(PeaksError::Cancelled);
+            }
+            let n =
+                usize::try_from(frames - done).map_or(BLOCK_FRAMES, |left| left.min(BLOCK_FRAMES));
+            {
+                // One small Vec per block (of BLOCK_FRAMES frames): negligible.
+                let mut slices: Vec<&mut [f32]> = bufs
+                    .iter_mut()
+                    .map(|b| b.get_mut(..n).unwrap_or_default())
+                    .collect();
+                stream.read(&mut slices)?;
+            }
+
+            let mut i = 0;
+            while i < n {
+                let take = (bucket_len - in_bucket).min(n - i);
+                for (a, buf) in acc.iter_mut().zip(&bufs) {
+                    for &s in buf.get(i..i + take).unwrap_or_default() {
+                        a.add(s);
+                    }
+                }
+                in_bucket += take;
+                i += take;
+                if in_bucket == bucket_len {
+                    for (a, out) in acc.iter_mut().zip(&mut channels) {
+                        out.push(a.get());
+                        *a = MinMax::EMPTY;
+                    }
+                    in_bucket = 0;
+                }
+            }
+            done += n as u64;
+            progress.store(done, Ordering::Relaxed);
+        }
+        if in_bucket > 0 {
+            for (a, out) in acc.iter().zip(&mut channels) {
+                out.push(a.get());
+            }
+        }
+        Ok(Peaks {
+            bucket,
+            session_rate,
+            frames,
+            channels,
+        })
+    }
+
+    /// Down-sample to `n` columns for drawing the frames `[start, end)` (session rate):
+    /// each column's `[min, max]` over the buckets it covers. With `merge`, `out` gets `n`
+    /// columns, the channels merged; without, `n` columns per channel, channel after
+    /// channel (`out[ch * n + i]`). Frames past the end of the track are silence (a column
+    /// entirely past it is `[0, 0]`); an empty range gives `[0, 0]` columns.
+    ///
+    /// Column `i` covers frames `start + span*i/n .. start + span*(i+1)/n`, widened to
+    /// whole buckets (a bucket straddling two columns counts in both, so no peak is ever
+    /// lost between pixels); zoomed in past one bucket per column, a column shows the
+    /// bucket it lies in. Cost: the buckets in the range, whatever `n`; no allocation
+    /// beyond growing `out` (`out.clear()` first, so a `Vec` kept between frames is
+    /// reused).
+    pub fn columns(&self, start: u64, end: u64, n: usize, merge: bool, out: &mut Vec<[f32; 2]>) {
+        out.clear();
+        if n == 0 {
+            return;
+        }
+        let span = end.saturating_sub(start);
+        let bucket = u64::from(self.bucket.max(1));
+        let groups = if merge { 1 } else { self.channels.len() };
+        out.reserve(n * groups);
+        for g in 0..groups {
+            let chans = if merge {
+                self.channels.as_slice()
+            } else {
+                self.channels.get(g..=g).unwrap_or_default()
+            };
+            out.extend((0..n).map(|i| {
+                if span == 0 {
+                    return [0.0, 0.0];
+                }
+                let at = |k: usize| -> u64 {
+                    let off = u128::from(span) * k as u128 / n as u128;
+                    start.saturating_add(u64::try_from(off).unwrap_or(u64::MAX))
+                };
+                let (f0, f1) = (at(i), at(i + 1));
+                let b0 = f0 / bucket;
+                let b1 = f1.div_ceil(bucket).max(b0 + 1);
+                let mut mm = MinMax::EMPTY;
+                for ch in chans {
+                    let len = ch.len() as u64;
+                    let (lo, hi) = (b0.min(len) as usize, b1.min(len) as usize);
+                    for &pair in ch.get(lo..hi).unwrap_or_default() {
+                        mm.merge(pair);
+                    }
+                }
+                if f1 > self.frames {
+                    mm.add(0.0);
+                }
+                mm.get()
+            }));
+        }
+    }
+
+    /// The encoding described in the module docs. A channel holding more or fewer than
+    /// `frames.div_ceil(bucket)` buckets (not something [`Peaks::compute`] makes) is cut
+    /// or padded with `[0, 0]`, so whatever this returns decodes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let bucket = self.bucket.max(1);
+        let count = usize::try_from(self.frames.div_ceil(u64::from(bucket))).unwrap_or(0);
+        let nch = self.channels.len();
+        let mut b = Vec::with_capacity(HEADER_LEN + nch * count * 8);
+        b.extend_from_slice(&MAGIC);
+        b.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        b.extend_from_slice(&bucket.to_le_bytes());
+        b.extend_from_slice(&self.session_rate.to_le_bytes());
+        b.extend_from_slice(&self.frames.to_le_bytes());
+        b.extend_from_slice(&u32::try_from(nch).unwrap_or(u32::MAX).to_le_bytes());
+        for ch in &self.channels {
+            let pairs = ch
+                .iter()
+                .copied()
+                .chain(std::iter::repeat([0.0, 0.0]))
+                .take(count);
+            for [lo, hi] in pairs {
+                b.extend_from_slice(&lo.to_le_bytes());
+                b.extend_from_slice(&hi.to_le_bytes());
+            }
+        }
+        b
+    }
+
+    /// Decode [`Peaks::to_bytes`]. `None` (never a panic) unless the magic, version,
+    /// bucket (≥ 1), channels (1 or 2), exact length and every pair (finite, min ≤ max)
+    /// check out.
+    pub fn from_bytes(b: &[u8]) -> Option<Peaks> {
+        let (header, body) = b.split_at_checked(HEADER_LEN)?;
+        let mut r = Reader(header);
+        if r.take::<8>()? != MAGIC {
+            return None;
+        }
+        let version = u32::from_le_bytes(r.take()?);
+        let bucket = u32::from_le_bytes(r.take()?);
+        let session_rate = u32::from_le_bytes(r.take()?);
+        let frames = u64::from_le_bytes(r.take()?);
+        let nch = u32::from_le_bytes(r.take()?);
+        if version != FORMAT_VERSION || bucket == 0 || !(1..=2).contains(&nch) {
+            return None;
+        }
+        let count = frames.div_ceil(u64::from(bucket));
+        let need = count.checked_mul(u64::from(nch))?.checked_mul(8)?;
+        if body.len() as u64 != need {
+            return None;
+        }
+        let count = usize::try_from(count).ok()?;
+        let mut channels = Vec::with_capacity(nch as usize);
+        for ch_bytes in body
+            .chunks_exact(count.checked_mul(8)?.max(1))
+            .take(nch as usize)
+        {
+            let mut ch = Vec::with_capacity(count);
+            for p in ch_bytes.chunks_exact(8) {
+                let mut r = Reader(p);
+                let lo = f32::from_le_bytes(r.take()?);
+                let hi = f32::from_le_bytes(r.take()?);
+                if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                    return None;
+                }
+                ch.push([lo, hi]);
+            }
+            channels.push(ch);
+        }
+        // count == 0 (an empty track): the loop above saw no chunks.
+        channels.resize(nch as usize, Vec::new());
+        Some(Peaks {
+            bucket,
+            session_rate,
+            frames,
+            channels,
+        })
+    }
+}
+
+/// Takes fixed-size little-endian fields off the front of a slice.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*head)
+    }
+}
+
+/// A disk cache of [`Peaks`], one file per (source file, session rate, bucket), named
+/// `<hash>.peaks` after the source's canonical path, size and modification time, the rate,
+/// the bucket, the encoding version and this crate's version (a rebuilt decoder or
+/// resampler may give other peaks). A source file changed in place gets a new name, so
+/// stale entries are never read (they stay on disk until the folder is cleared: the
+/// platform cache folder is the user's and the OS's to clear).
+///
+/// Writes go to a unique temporary file in the folder and are renamed into place, so a
+/// reader never sees a half-written file; what is read is also fully checked
+/// ([`Peaks::from_bytes`]), so a damaged file is a miss, recomputed and replaced.
+#[derive(Clone, Debug)]
+pub struct PeakCache {
+    dir: PathBuf,
+}
+
+impl PeakCache {
+    /// A cache in `dir` (created on the first store).
+    pub fn new(dir: PathBuf) -> Self {
+        PeakCache { dir }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The platform cache folder for Stemdeck's peaks: `$STEMDECK_CACHE_DIR` as is if set
+    /// (and not empty), else the platform's cache folder for Stemdeck
+    /// (`directories::ProjectDirs::from("", "", "Stemdeck")`, e.g. `~/.cache/stemdeck`,
+    /// `~/Library/Caches/Stemdeck`, `%LOCALAPPDATA%\Stemdeck\cache`) + `/peaks`. `None`
+    /// when there is no home folder to put it in.
+    pub fn default_dir() -> Option<PathBuf> {
+        if let Some(dir) = std::env::var_os("STEMDECK_CACHE_DIR").filter(|d| !d.is_empty()) {
+            return Some(PathBuf::from(dir));
+        }
+        directories::ProjectDirs::from("", "", "Stemdeck").map(|d| d.cache_dir().join("peaks"))
+    }
+
+    /// The cache file for `path` at `session_rate` and `bucket` as the file is now.
+    /// Errors if the file cannot be found or examined.
+    pub fn entry_path(
+        &self,
+        path: &Path,
+        session_rate: u32,
+        bucket: u32,
+    ) -> Result<PathBuf, PeaksError> {
+        let io = |source| PeaksError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let canonical = fs::canonicalize(path).map_err(io)?;
+        let meta = fs::metadata(&canonical).map_err(io)?;
+        let modified = meta.modified().map_err(io)?;
+        let mut h = DefaultHasher::new();
+        FORMAT_VERSION.hash(&mut h);
+        env!("CARGO_PKG_VERSION").hash(&mut h);
+        canonical.hash(&mut h);
+        meta.len().hash(&mut h);
+        modified.hash(&mut h);
+        session_rate.hash(&mut h);
+        bucket.max(1).hash(&mut h);
+        Ok(self.dir.join(format!("{:016x}.peaks", h.finish())))
+    }
+
+    /// The cached peaks of `path` as it is now, if any (any problem reading is a miss).
+    pub fn load(&self, path: &Path, session_rate: u32, bucket: u32) -> Option<Peaks> {
+        let entry = self.entry_path(path, session_rate, bucket).ok()?;
+        Self::load_entry(&entry, session_rate, bucket)
+    }
+
+    fn load_entry(entry: &Path, session_rate: u32, bucket: u32) -> Option<Peaks> {
+        let bytes = fs::read(entry).ok()?;
+        Peaks::from_bytes(&bytes)
+            .filter(|p| p.session_rate == session_rate && p.bucket == bucket.max(1))
+    }
+
+    /// Store `peaks` as those of `path` as it is now (its current size and time). To
+    /// store what was computed from an earlier state of the file, [`Self::get_or_compute`]
+    /// takes the key before computing.
+    pub fn store(&self, path: &Path, peaks: &Peaks) -> Result<(), PeaksError> {
+        let entry = self.entry_path(path, peaks.session_rate, peaks.bucket)?;
+        self.store_entry(&entry, peaks)
+    }
+
+    fn store_entry(&self, entry: &Path, peaks: &Peaks) -> Result<(), PeaksError> {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| PeaksError::Io { path, source }
+        };
+        fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let name = entry
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let tmp = self.dir.join(format!(
+            ".{name}.{}.{nanos}.{}.tmp",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = fs::File::create(&tmp)
+            .and_then(|mut f| f.write_all(&peaks.to_bytes()))
+            .map_err(io(&tmp))
+            .and_then(|()| fs::rename(&tmp, entry).map_err(io(entry)));
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written
+    }
+
+    /// Load from the cache, else compute ([`Peaks::compute`]) and store. Store failures
+    /// (read-only or full disk…) are not errors: the overview still shows. The entry is
+    /// keyed on the file as it was when computing started, so a file rewritten meanwhile
+    /// is recomputed next time. On a hit, `progress` stays 0.
+    pub fn get_or_compute(
+        &self,
+        path: &Path,
+        session_rate: u32,
+        bucket: u32,
+        progress: &AtomicU64,
+        cancel: &AtomicBool,
+    ) -> Result<Peaks, PeaksError> {
+        let entry = self.entry_path(path, session_rate, bucket).ok();
+        if let Some(peaks) = entry
+            .as_deref()
+            .and_then(|e| Self::load_entry(e, session_rate, bucket))
+        {
+            return Ok(peaks);
+        }
+        let peaks = Peaks::compute(path, session_rate, bucket, progress, cancel)?;
+        if let Some(entry) = entry {
+            let _ = self.store_entry(&entry, &peaks);
+        }
+        Ok(peaks)
+    }
+}

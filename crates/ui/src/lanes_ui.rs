@@ -1,0 +1,464 @@
+//! The ruler and the stem lanes: one lane per stem with its tracks as rows, an
+//! "Unassigned" lane and a "New stem" drop zone. Tracks (or the selection) are dragged
+//! between lanes to regroup; lanes are dragged by their handle to reorder stems.
+
+use egui::{Color32, CornerRadius, Pos2, Rect, Sense, Stroke, Vec2, pos2, vec2};
+use stemdeck_session::routing::MixMode;
+use stemdeck_session::{StemId, TrackId};
+
+use crate::app::StemdeckApp;
+use crate::theme::{self, LANE_HEADER_HEIGHT, LANE_HEADER_WIDTH, TRACK_ROW_HEIGHT};
+use crate::transport_ui::meter_ui;
+
+/// What is being dragged: tracks (in order) …
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackDrag(pub Vec<TrackId>);
+/// … or a whole lane.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LaneDrag(pub StemId);
+
+/// A small toggle ("M", "S") whose accessible name says what it does ("Mute Vocals").
+pub fn toggle_ui(ui: &mut egui::Ui, on: &mut bool, text: &str, name: &str, color: Color32, tip: &str) -> egui::Response {
+    let fill = if *on { color } else { ui.visuals().widgets.inactive.weak_bg_fill };
+    let text_color = if *on { Color32::BLACK } else { ui.visuals().text_color() };
+    let r = ui
+        .add(egui::Button::new(egui::RichText::new(text).color(text_color).strong()).fill(fill).min_size(vec2(22.0, 20.0)))
+        .on_hover_text(tip);
+    if r.clicked() {
+        *on = !*on;
+    }
+    let (on_now, name) = (*on, name.to_owned());
+    r.widget_info(|| egui::WidgetInfo::selected(egui::Role::Button, true, on_now, &name));
+    r
+}
+
+/// Pan as "L40", "C", "R25".
+fn pan_text(p: f64) -> String {
+    let v = (p * 100.0).round() as i64;
+    match v {
+        0 => "C".into(),
+        v if v < 0 => format!("L{}", -v),
+        v => format!("R{v}"),
+    }
+}
+
+fn parse_pan(s: &str) -> Option<f64> {
+    let s = s.trim().to_ascii_uppercase();
+    if s == "C" {
+        return Some(0.0);
+    }
+    let (sign, num) = match s.split_at_checked(1)? {
+        ("L", n) => (-1.0, n),
+        ("R", n) => (1.0, n),
+        _ => (1.0, s.as_str()),
+    };
+    num.trim().parse::<f64>().ok().map(|v| sign * v / 100.0)
+}
+
+/// Maps frames to x positions in the timeline area.
+#[derive(Clone, Copy)]
+struct Timeline {
+    left: f32,
+    width: f32,
+    len: u64,
+}
+
+impl Timeline {
+    fn x(&self, frame: u64) -> f32 {
+        self.left + self.width * (frame as f32 / self.len.max(1) as f32)
+    }
+    fn frame(&self, x: f32) -> u64 {
+        (((x - self.left) / self.width.max(1.0)).clamp(0.0, 1.0) * self.len as f32) as u64
+    }
+}
+
+/// Where a drop lands: a lane (or none = unassigned, or a new stem) and an index in it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Target {
+    Stem(StemId, usize),
+    Unassigned,
+    NewStem,
+}
+
+impl StemdeckApp {
+    pub(crate) fn lanes_ui(&mut self, ui: &mut egui::Ui) {
+        let (len, rate) = match &self.doc {
+            Some(d) => (d.len(), d.session.sample_rate),
+            None => return,
+        };
+        let pos = self.engine.as_ref().map_or(0, |e| e.feedback().position());
+        let avail = ui.available_width();
+        let tl = Timeline {
+            left: ui.min_rect().left() + LANE_HEADER_WIDTH + 8.0,
+            width: (avail - LANE_HEADER_WIDTH - 16.0).max(50.0),
+            len,
+        };
+        self.ruler_ui(ui, tl, rate, pos);
+        let mut drop: Option<(Target, TrackDrag)> = None;
+        let mut lane_drop: Option<(StemId, usize)> = None;
+        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+            let stem_ids: Vec<StemId> = self.doc.as_ref().map(|d| d.session.stems.iter().map(|s| s.id).collect()).unwrap_or_default();
+            let heard = self.doc.as_ref().map(|d| d.session.mix_plan(MixMode::Audition)).unwrap_or_default();
+            for (i, id) in stem_ids.iter().enumerate() {
+                if let Some((t, d, l)) = self.lane_ui(ui, tl, *id, i, pos, &heard) {
+                    if let Some(d) = d {
+                        drop = Some((t, d));
+                    }
+                    if let Some(l) = l {
+                        lane_drop = Some((l, i));
+                    }
+                }
+            }
+            if let Some(d) = self.unassigned_ui(ui, tl, pos) {
+                drop = Some((Target::Unassigned, d));
+            }
+            if let Some(d) = self.new_stem_zone_ui(ui) {
+                drop = Some((Target::NewStem, d));
+            }
+        });
+        if let Some((target, tracks)) = drop {
+            self.apply_drop(target, &tracks.0);
+        }
+        if let Some((stem, to)) = lane_drop
+            && let Some(doc) = self.doc.as_mut()
+        {
+            doc.edit(|s| {
+                if let Some(from) = s.stems.iter().position(|x| x.id == stem) {
+                    let moved = s.stems.remove(from);
+                    let to = to.min(s.stems.len());
+                    s.stems.insert(to, moved);
+                }
+            });
+        }
+        // Show what is being dragged next to the pointer.
+        if let Some(p) = egui::DragAndDrop::payload::<TrackDrag>(ui.ctx())
+            && let Some(at) = ui.ctx().pointer_interact_pos()
+        {
+            let n = p.0.len();
+            let text = if n == 1 { "1 track".to_owned() } else { format!("{n} tracks") };
+            let painter = ui.ctx().layer_painter(egui::LayerId::new(egui::Order::Tooltip, egui::Id::unique("drag-label")));
+            let galley = painter.layout_no_wrap(text, egui::FontId::proportional(14.0), Color32::WHITE);
+            let rect = Rect::from_min_size(at + vec2(14.0, 6.0), galley.size() + vec2(12.0, 6.0));
+            painter.rect_filled(rect, 4.0, Color32::from_rgb(46, 111, 216));
+            painter.galley(rect.min + vec2(6.0, 3.0), galley, Color32::WHITE);
+        }
+    }
+
+    fn apply_drop(&mut self, target: Target, tracks: &[TrackId]) {
+        let Some(doc) = self.doc.as_mut() else { return };
+        doc.edit(|s| match target {
+            Target::Stem(id, index) => s.move_tracks(tracks, Some(id), Some(index)),
+            Target::Unassigned => s.move_tracks(tracks, None, None),
+            Target::NewStem => {
+                let name = format!("Stem {}", s.stems.len() + 1);
+                let id = s.add_stem(name);
+                s.move_tracks(tracks, Some(id), None);
+            }
+        });
+        self.selection.tracks = tracks.iter().copied().collect();
+    }
+
+    fn ruler_ui(&mut self, ui: &mut egui::Ui, tl: Timeline, rate: u32, pos: u64) {
+        let (rect, resp) = ui.allocate_exact_size(vec2(ui.available_width(), 24.0), Sense::click_and_drag());
+        let ruler = Rect::from_min_max(pos2(tl.left, rect.top()), pos2(tl.left + tl.width, rect.bottom()));
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(ruler, 2.0, ui.visuals().extreme_bg_color);
+        // Ticks every 1, 5, 10 or 30 seconds, whichever keeps them apart.
+        let secs = tl.len as f32 / rate.max(1) as f32;
+        let step = [1.0f32, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0]
+            .into_iter()
+            .find(|s| tl.width / (secs / s).max(1.0) > 60.0)
+            .unwrap_or(120.0);
+        let mut t = 0.0;
+        while t <= secs {
+            let x = tl.x((t * rate as f32) as u64);
+            painter.line_segment([pos2(x, ruler.bottom() - 8.0), pos2(x, ruler.bottom())], Stroke::new(1.0, Color32::GRAY));
+            painter.text(
+                pos2(x + 3.0, ruler.top() + 2.0),
+                egui::Align2::LEFT_TOP,
+                format!("{}:{:02}", (t as u32) / 60, (t as u32) % 60),
+                egui::FontId::monospace(10.0),
+                Color32::GRAY,
+            );
+            t += step;
+        }
+        let (a, b) = self.loop_region;
+        if b > a {
+            let fill = if self.looping { theme::LOOP_COLOR } else { Color32::from_rgba_premultiplied(90, 90, 90, 40) };
+            painter.rect_filled(Rect::from_min_max(pos2(tl.x(a), ruler.top()), pos2(tl.x(b), ruler.bottom())), 0.0, fill);
+        }
+        let x = tl.x(pos);
+        painter.line_segment([pos2(x, ruler.top()), pos2(x, ruler.bottom())], Stroke::new(2.0, theme::PLAYHEAD_COLOR));
+        let resp = resp.on_hover_text("Click to move the playhead; drag to set the loop region");
+        if let Some(p) = resp.interact_pointer_pos() {
+            let frame = tl.frame(p.x);
+            if resp.drag_started() {
+                self.loop_drag_from = Some(frame);
+            }
+            if resp.dragged()
+                && let Some(from) = self.loop_drag_from
+            {
+                self.loop_region = (from.min(frame), from.max(frame));
+            }
+        }
+        if resp.drag_stopped() {
+            self.loop_drag_from = None;
+            let (a, b) = self.loop_region;
+            if b > a {
+                self.looping = true;
+                self.sync_loop();
+                self.seek(a);
+            }
+        } else if resp.clicked()
+            && let Some(p) = resp.interact_pointer_pos()
+        {
+            self.seek(tl.frame(p.x));
+        }
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "Timeline"));
+    }
+
+    /// One stem lane. Returns the drop that landed on it, if any.
+    fn lane_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        tl: Timeline,
+        id: StemId,
+        index: usize,
+        pos: u64,
+        heard: &stemdeck_session::routing::MixPlan,
+    ) -> Option<(Target, Option<TrackDrag>, Option<StemId>)> {
+        let level = self.meter_display.get(index).copied().unwrap_or(0.0);
+        let doc = self.doc.as_mut()?;
+        let stem_color = theme::parse_color(&doc.session.stem(id)?.color);
+        let selected_stem = self.selection.stem == Some(id);
+        let frame = egui::Frame::new()
+            .fill(if selected_stem { ui.visuals().faint_bg_color.gamma_multiply(2.0) } else { ui.visuals().faint_bg_color })
+            .stroke(Stroke::new(1.0, stem_color.gamma_multiply(0.6)))
+            .corner_radius(CornerRadius::same(4))
+            .inner_margin(4.0);
+        let mut row_rects: Vec<(TrackId, Rect)> = Vec::new();
+        let mut clicked_track: Option<(TrackId, egui::Modifiers)> = None;
+        let mut header_clicked = false;
+        let lane = frame.show(ui, |ui| {
+            ui.set_min_width(ui.available_width());
+            // Header.
+            ui.horizontal(|ui| {
+                ui.set_height(LANE_HEADER_HEIGHT);
+                let Some(stem) = doc.session.stem_mut(id) else { return };
+                let handle = ui
+                    .add(egui::Label::new(egui::RichText::new("☰").color(stem_color).size(18.0)).sense(Sense::click_and_drag()))
+                    .on_hover_text("Drag to reorder stems; click to select");
+                if handle.drag_started() {
+                    handle.dnd_set_drag_payload(LaneDrag(id));
+                }
+                if handle.clicked() {
+                    header_clicked = true;
+                }
+                let mut color = theme::parse_color(&stem.color);
+                if ui.color_edit_button_srgba(&mut color).on_hover_text("Lane colour").changed() {
+                    stem.color = theme::to_hex(color);
+                }
+                let stem_name = stem.name.clone();
+                ui.add(egui::TextEdit::singleline(&mut stem.name).desired_width(110.0).font(egui::TextStyle::Heading))
+                    .on_hover_text("Stem name (used in file names)");
+                toggle_ui(ui, &mut stem.mute, "M", &format!("Mute {stem_name}"), theme::MUTE_COLOR, "Mute this stem (M when selected)");
+                toggle_ui(ui, &mut stem.solo, "S", &format!("Solo {stem_name}"), theme::SOLO_COLOR, "Solo this stem (S when selected)");
+                ui.add(
+                    egui::Slider::new(&mut stem.gain_db, -60.0..=12.0)
+                        .suffix(" dB")
+                        .fixed_decimals(1)
+                        .show_value(true),
+                )
+                .on_hover_text(format!("{stem_name} gain"));
+                meter_ui(ui, level, 90.0, &format!("{stem_name} peak"));
+            });
+            // Track rows.
+            let track_ids: Vec<TrackId> = doc.session.stem(id).map(|s| s.tracks.clone()).unwrap_or_default();
+            let heard_stem = heard.stems.iter().find(|s| s.stem == id);
+            for tid in track_ids {
+                let audible = heard_stem.is_some_and(|s| s.gain > 0.0 && s.tracks.iter().any(|t| doc.session.tracks.get(t.track).is_some_and(|x| x.id == tid) && t.gain > 0.0));
+                if let Some((rect, click)) = track_row_ui(ui, doc, &self.waveforms, &self.selection, tl, tid, stem_color, audible, pos) {
+                    row_rects.push((tid, rect));
+                    if let Some(m) = click {
+                        clicked_track = Some((tid, m));
+                    }
+                }
+            }
+            if row_rects.is_empty() {
+                ui.weak("Drop tracks here");
+            }
+        });
+        if header_clicked {
+            self.selection.stem = Some(id);
+            self.selection.tracks.clear();
+        }
+        if let Some((tid, m)) = clicked_track {
+            self.select_track(tid, m);
+        }
+        let resp = ui.interact(lane.response.rect, egui::Id::unique(("lane", id)), Sense::hover());
+        // Insertion point among the rows for a hovering track drag.
+        let pointer = ui.ctx().pointer_interact_pos();
+        let index_at = |p: Pos2| row_rects.iter().position(|(_, r)| p.y < r.center().y).unwrap_or(row_rects.len());
+        if resp.dnd_hover_payload::<TrackDrag>().is_some()
+            && let Some(p) = pointer
+        {
+            let i = index_at(p);
+            let y = row_rects.get(i).map_or(lane.response.rect.bottom() - 3.0, |(_, r)| r.top());
+            ui.painter().hline(lane.response.rect.x_range(), y, Stroke::new(2.0, stem_color));
+            ui.painter().rect_stroke(lane.response.rect, 4.0, Stroke::new(2.0, stem_color), egui::StrokeKind::Inside);
+        }
+        if resp.dnd_hover_payload::<LaneDrag>().is_some() {
+            ui.painter().hline(lane.response.rect.x_range(), lane.response.rect.top(), Stroke::new(3.0, Color32::WHITE));
+        }
+        let dropped = resp.dnd_release_payload::<TrackDrag>().map(|d| (*d).clone());
+        let lane_dropped = resp.dnd_release_payload::<LaneDrag>().map(|d| d.0);
+        ui.add_space(4.0);
+        let index = pointer.map_or(row_rects.len(), index_at);
+        (dropped.is_some() || lane_dropped.is_some()).then_some((Target::Stem(id, index), dropped, lane_dropped))
+    }
+
+    fn select_track(&mut self, id: TrackId, m: egui::Modifiers) {
+        if m.command || m.shift {
+            if !self.selection.tracks.remove(&id) {
+                self.selection.tracks.insert(id);
+            }
+        } else {
+            self.selection.tracks.clear();
+            self.selection.tracks.insert(id);
+        }
+        self.selection.stem = None;
+    }
+
+    fn unassigned_ui(&mut self, ui: &mut egui::Ui, tl: Timeline, pos: u64) -> Option<TrackDrag> {
+        let doc = self.doc.as_mut()?;
+        let ids: Vec<TrackId> = doc.session.unassigned_tracks().map(|t| t.id).collect();
+        let mut clicked = None;
+        let frame = egui::Frame::new()
+            .stroke(Stroke::new(1.0, Color32::from_gray(80)))
+            .corner_radius(CornerRadius::same(4))
+            .inner_margin(4.0);
+        let lane = frame.show(ui, |ui| {
+            ui.set_min_width(ui.available_width());
+            ui.horizontal(|ui| {
+                ui.set_height(LANE_HEADER_HEIGHT);
+                ui.heading("Unassigned");
+                ui.weak("— in no stem: left out of the stems and the master");
+            });
+            for tid in ids {
+                if let Some((_, Some(m))) = track_row_ui(ui, doc, &self.waveforms, &self.selection, tl, tid, theme::WAVE_UNASSIGNED, false, pos) {
+                    clicked = Some((tid, m));
+                }
+            }
+        });
+        if let Some((tid, m)) = clicked {
+            self.select_track(tid, m);
+        }
+        let resp = ui.interact(lane.response.rect, egui::Id::unique("lane-unassigned"), Sense::hover());
+        if resp.dnd_hover_payload::<TrackDrag>().is_some() {
+            ui.painter().rect_stroke(lane.response.rect, 4.0, Stroke::new(2.0, Color32::WHITE), egui::StrokeKind::Inside);
+        }
+        ui.add_space(4.0);
+        resp.dnd_release_payload::<TrackDrag>().map(|d| (*d).clone())
+    }
+
+    fn new_stem_zone_ui(&mut self, ui: &mut egui::Ui) -> Option<TrackDrag> {
+        let frame = egui::Frame::new()
+            .stroke(Stroke::new(1.0, Color32::from_gray(100)))
+            .corner_radius(CornerRadius::same(4))
+            .inner_margin(12.0);
+        let (inner, dropped) = ui.dnd_drop_zone::<TrackDrag, _>(frame, |ui| {
+            ui.set_min_width(ui.available_width());
+            ui.vertical_centered(|ui| ui.weak("＋ New stem — drop tracks here"));
+        });
+        inner.response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Group, true, "New stem"));
+        dropped.map(|d| (*d).clone())
+    }
+}
+
+/// One track row: name (drag it to regroup), mute, solo, gain, pan and the waveform.
+/// Returns its rect and, when the name was clicked, the modifiers held.
+#[allow(clippy::too_many_arguments)]
+fn track_row_ui(
+    ui: &mut egui::Ui,
+    doc: &mut crate::document::Document,
+    waveforms: &crate::waveforms::Waveforms,
+    selection: &crate::app::Selection,
+    tl: Timeline,
+    id: TrackId,
+    color: Color32,
+    audible: bool,
+    pos: u64,
+) -> Option<(Rect, Option<egui::Modifiers>)> {
+    let selected = selection.tracks.contains(&id);
+    let drag_ids: Vec<TrackId> = if selected { selection.tracks.iter().copied().collect() } else { vec![id] };
+    let (row_rect, _) = ui.allocate_exact_size(vec2(ui.available_width(), TRACK_ROW_HEIGHT), Sense::hover());
+    if selected {
+        ui.painter().rect_filled(row_rect, 3.0, ui.visuals().selection.bg_fill.gamma_multiply(0.5));
+    }
+    let mut clicked = None;
+    let header = Rect::from_min_size(row_rect.min, vec2(LANE_HEADER_WIDTH, row_rect.height()));
+    let mut child = ui.new_child(egui::UiBuilder::new().max_rect(header.shrink2(vec2(4.0, 2.0))).layout(egui::Layout::top_down(egui::Align::Min)));
+    let track = doc.session.track_mut(id)?;
+    let name = track.name.clone();
+    // The name is the drag handle and the selector.
+    let name_resp = child
+        .add(egui::Label::new(egui::RichText::new(&name).strong()).truncate().sense(Sense::click_and_drag()))
+        .on_hover_text(format!("{name}\nClick to select (Ctrl/Shift to add); drag onto another lane to regroup"));
+    if name_resp.drag_started() {
+        name_resp.dnd_set_drag_payload(TrackDrag(drag_ids));
+    }
+    if name_resp.clicked() {
+        clicked = Some(child.input(|i| i.modifiers));
+    }
+    child.horizontal(|ui| {
+        toggle_ui(ui, &mut track.mute, "M", &format!("Mute {name}"), theme::MUTE_COLOR, "Mute this track (M when selected)");
+        toggle_ui(ui, &mut track.solo, "S", &format!("Solo {name}"), theme::SOLO_COLOR, "Solo this track (S when selected)");
+        ui.add(egui::DragValue::new(&mut track.gain_db).range(-60.0..=12.0).speed(0.1).suffix(" dB").fixed_decimals(1))
+            .on_hover_text(format!("{name} gain (drag or type)"));
+        let mut pan = f64::from(track.pan);
+        let r = ui
+            .add(egui::DragValue::new(&mut pan).range(-1.0..=1.0).speed(0.01).custom_formatter(|v, _| pan_text(v)).custom_parser(parse_pan))
+            .on_hover_text(format!("{name} pan (L100 … C … R100)"));
+        if r.changed() {
+            track.pan = pan as f32;
+        }
+    });
+    // Waveform.
+    let wave = Rect::from_min_max(pos2(tl.left, row_rect.top() + 2.0), pos2(tl.left + tl.width, row_rect.bottom() - 2.0));
+    let painter = ui.painter_at(wave);
+    painter.rect_filled(wave, 2.0, ui.visuals().extreme_bg_color);
+    let color = if audible { color } else { color.gamma_multiply(0.35) };
+    if let Some(peaks) = waveforms.get(&track.path) {
+        let mut cols = Vec::new();
+        let n = wave.width().max(1.0) as usize;
+        peaks.columns(0, tl.len, n, true, &mut cols);
+        let mid = wave.center().y;
+        let half = wave.height() / 2.0;
+        for (i, [lo, hi]) in cols.iter().enumerate() {
+            let x = wave.left() + i as f32 + 0.5;
+            let (y0, y1) = (mid - hi.clamp(-1.0, 1.0) * half, mid - lo.clamp(-1.0, 1.0) * half);
+            painter.line_segment([pos2(x, y0), pos2(x, y1.max(y0 + 1.0))], Stroke::new(1.0, color));
+        }
+    } else {
+        painter.text(wave.left_center() + Vec2::new(6.0, 0.0), egui::Align2::LEFT_CENTER, "…", egui::FontId::proportional(12.0), Color32::GRAY);
+    }
+    let x = tl.x(pos);
+    painter.line_segment([pos2(x, wave.top()), pos2(x, wave.bottom())], Stroke::new(1.0, theme::PLAYHEAD_COLOR));
+    Some((row_rect, clicked))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pan_text_round_trips() {
+        assert_eq!(pan_text(0.0), "C");
+        assert_eq!(pan_text(-0.4), "L40");
+        assert_eq!(pan_text(0.25), "R25");
+        assert_eq!(parse_pan("L40"), Some(-0.4));
+        assert_eq!(parse_pan("r25"), Some(0.25));
+        assert_eq!(parse_pan("c"), Some(0.0));
+        assert_eq!(parse_pan("-50"), Some(-0.5));
+    }
+}
