@@ -26,8 +26,11 @@
 #   SHORT_SECS  length of the short session    (default: 60)
 #   STEMDECK    binary to test                 (default: target/release/stemdeck,
 #                                               built with cargo if missing)
-#   BENCH_NICE  run the timed commands under `nice -n BENCH_NICE` (e.g. -10 as root, so
-#               that other jobs on a shared machine disturb less; default: not used)
+#   BENCH_NICE  e.g. -10 (needs root): on a shared machine, run the benchmark in its own
+#               session (setsid) and give that session's scheduler autogroup this nice
+#               value, so other jobs take less CPU from the timed runs. (Plain `nice`
+#               does nothing against jobs of other sessions when the kernel groups tasks
+#               per session, /proc/sys/kernel/sched_autogroup_enabled = 1.) Default: off.
 #
 # Needs: ffmpeg (libmp3lame, libvorbis), ffprobe, python3, GNU time (/usr/bin/time;
 # installed with apt-get when missing and running as root), cargo if the binary is missing.
@@ -46,6 +49,18 @@ GEN_VERSION=2
 
 say() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+
+if [[ -n $BENCH_NICE ]]; then
+    if [[ -z ${BENCH_OWN_SESSION:-} ]]; then
+        # A new session is a new autogroup, holding only this benchmark.
+        BENCH_OWN_SESSION=1 exec setsid -w "$0" "$@"
+    fi
+    if [[ $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null) == 1 ]]; then
+        echo "$BENCH_NICE" >/proc/self/autogroup 2>/dev/null \
+            || say "warning: could not set the autogroup nice to $BENCH_NICE (not root?)"
+        say "scheduler: $(cat /proc/self/autogroup)"
+    fi
+fi
 
 # --------------------------------------------------------------------------- tools
 for tool in ffmpeg ffprobe python3; do
@@ -251,7 +266,7 @@ RESULTS="$BENCH_DIR/results.tsv"
 LOGS="$BENCH_DIR/logs"
 OUT="$BENCH_DIR/out"
 mkdir -p "$LOGS" "$OUT"
-printf 'tool\trun\twall_s\trss_kb\tuser_s\tsys_s\tload1\taudio_s\tothers_pct\n' >"$RESULTS"
+printf 'tool\trun\twall_s\trss_kb\tuser_s\tsys_s\tload1\taudio_s\tothers_pct\tpreempted\n' >"$RESULTS"
 
 measure() { # tool run audio_secs outdir -- command...
     local tool=$1 run=$2 secs=$3 outdir=$4
@@ -276,6 +291,7 @@ get = lambda key: float(re.search(re.escape(key) + r"[^:]*:\s*([\d.]+)", text).g
 tool, run, t0, t1, load, secs, stat0, stat1, ncpu = sys.argv[2:]
 wall = float(t1) - float(t0)
 user, sys_, rss = get("User time"), get("System time"), int(get("Maximum resident set size"))
+preempted = int(get("Involuntary context switches"))
 # CPU the rest of the machine used meanwhile (other helpers compiling...), as a share of
 # all cores: /proc/stat busy time (everything but idle and iowait) minus ours.
 def busy(line):
@@ -284,9 +300,9 @@ def busy(line):
 hz = os.sysconf("SC_CLK_TCK")
 others = (busy(stat1) - busy(stat0)) / hz - user - sys_
 pct = max(0.0, 100 * others / (wall * int(ncpu)))
-print(f"{tool}\t{run}\t{wall:.3f}\t{rss}\t{user}\t{sys_}\t{load}\t{secs}\t{pct:.0f}")
+print(f"{tool}\t{run}\t{wall:.3f}\t{rss}\t{user}\t{sys_}\t{load}\t{secs}\t{pct:.0f}\t{preempted}")
 EOF
-    tail -n1 "$RESULTS" | awk -F'\t' '{printf "[bench]   %-18s run %s: %7.2f s  %6.1f MiB  (cpu %.2f+%.2f s; others used %s%% of the machine)\n", $1, $2, $3, $4/1024, $5, $6, $9}' >&2
+    tail -n1 "$RESULTS" | awk -F'\t' '{printf "[bench]   %-18s run %s: %7.2f s  %6.1f MiB  (cpu %.2f+%.2f s; others used %s%% of the machine; preempted %s times)\n", $1, $2, $3, $4/1024, $5, $6, $9, $10}' >&2
 }
 
 mapfile -d '' FFMPEG_FULL < <(ffmpeg_cmd "$FULL/session.json" "$OUT/ffmpeg")
@@ -300,7 +316,7 @@ cat "$FULL"/audio/* "$SHORT"/audio/* >/dev/null
 say "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 say "stemdeck: $("$STEMDECK" --version 2>/dev/null || echo '?') ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo 'no git'))"
 say "ffmpeg:   $(ffmpeg -version | head -n1 | cut -d' ' -f1-3)"
-say "timing, $RUNS runs each (interleaved)${BENCH_NICE:+, at nice $BENCH_NICE}"
+say "timing, $RUNS runs each (interleaved)${BENCH_NICE:+, autogroup nice $BENCH_NICE}"
 for run in $(seq 1 "$RUNS"); do
     measure stemdeck "$run" "$FULL_SECS" "$OUT/stemdeck" -- \
         "$STEMDECK" export "$FULL/session.json" --format wav24 --master --force --out "$OUT/stemdeck"
@@ -370,7 +386,10 @@ print(f"stemdeck peak RSS: {med('stemdeck', 'rss_kb') / 1024:.1f} MiB at {full} 
 others = [float(r["others_pct"]) for r in rows]
 print(f"1-min load average before the runs: {min(loads):.2f} .. {max(loads):.2f}; "
       f"other processes used {min(others):.0f}..{max(others):.0f}% of the machine during the runs")
+pre = [int(r["preempted"]) for r in rows]
+print(f"involuntary context switches per run: {min(pre)} .. {max(pre)}")
 if max(others) > 10:
-    print("WARNING: the machine was busy with other work during some runs: rerun on a quiet machine")
+    print("WARNING: other jobs were running during some runs (they may only have used the CPU time "
+          "left idle; the preemption count says whether they took it from the benchmark)")
 EOF
 say "raw figures: $RESULTS; ffmpeg command: $BENCH_DIR/ffmpeg-command.sh"

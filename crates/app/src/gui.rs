@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use stemdeck_ui::{AppOptions, StemdeckApp, Startup};
+use stemdeck_ui::{AppOptions, Startup, StemdeckApp};
 
 mod demo {
     include!(concat!(env!("OUT_DIR"), "/demo_files.rs"));
@@ -15,9 +15,14 @@ mod demo {
 pub fn install_demo() -> Option<PathBuf> {
     let dir = std::env::var_os("STEMDECK_DATA_DIR")
         .map(PathBuf::from)
-        .or_else(|| directories::ProjectDirs::from("", "", "Stemdeck").map(|p| p.data_dir().to_owned()))?
+        .or_else(|| {
+            directories::ProjectDirs::from("", "", "Stemdeck").map(|p| p.data_dir().to_owned())
+        })?
         .join("demo");
-    let session = demo::DEMO_FILES.iter().find(|(n, _)| n.ends_with(".json"))?.0;
+    let session = demo::DEMO_FILES
+        .iter()
+        .find(|(n, _)| n.ends_with(".json"))?
+        .0;
     for (name, bytes) in demo::DEMO_FILES {
         let path = dir.join(name);
         let same = std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64);
@@ -32,8 +37,16 @@ pub fn install_demo() -> Option<PathBuf> {
 }
 
 pub fn run(paths: Vec<PathBuf>) -> anyhow::Result<()> {
-    let startup = if paths.is_empty() { Startup::LastOrDemo } else { Startup::Open(paths) };
-    let options = AppOptions { audio: true, startup, demo: install_demo() };
+    let startup = if paths.is_empty() {
+        Startup::LastOrDemo
+    } else {
+        Startup::Open(paths)
+    };
+    let options = AppOptions {
+        audio: true,
+        startup,
+        demo: install_demo(),
+    };
     let icon_size = egui::vec2(1280.0, 800.0);
     let native = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
@@ -45,9 +58,13 @@ pub fn run(paths: Vec<PathBuf>) -> anyhow::Result<()> {
             .with_drag_and_drop(true),
         ..Default::default()
     };
-    eframe::run_native("Stemdeck", native, Box::new(move |_cc| Ok(Box::new(StemdeckApp::new(options)))))
-        .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
-        .context("the desktop app needs a display (X11 or Wayland); the command line works without one")
+    eframe::run_native(
+        "Stemdeck",
+        native,
+        Box::new(move |_cc| Ok(Box::new(StemdeckApp::new(options)))),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+    .context("the desktop app needs a display (X11 or Wayland); the command line works without one")
 }
 
 /// Whether a path exists, for a clear message before opening the window.

@@ -29,6 +29,8 @@ const CONVERT_CHUNK: usize = 256;
 const SCRATCH_FRAMES: usize = 4096;
 /// How often a lost device is looked for again.
 const RETRY: Duration = Duration::from_secs(1);
+/// A running stream that has not called back for this long is treated as lost.
+const STALL: Duration = Duration::from_secs(2);
 
 /// The processor plus, when the device rate differs, the conversion to it. Everything
 /// is allocated in [`DeviceRender::new`]; [`DeviceRender::render`] allocates nothing.
@@ -187,6 +189,8 @@ pub struct Output {
     feedback: Arc<Feedback>,
     retry_at: Instant,
     description: String,
+    /// Callback count and when it last moved, to notice a stream that stopped.
+    last_callbacks: (u64, Instant),
 }
 
 impl Output {
@@ -210,6 +214,7 @@ impl Output {
             feedback,
             retry_at: Instant::now() + RETRY,
             description: String::new(),
+            last_callbacks: (0, Instant::now()),
         };
         match out.build() {
             Ok(()) => (out, None),
@@ -335,7 +340,9 @@ impl Output {
                 lost.store(LOST_INVALID, Ordering::Relaxed)
             }
             cpal::ErrorKind::DeviceBusy => lost.store(LOST_BUSY, Ordering::Relaxed),
-            cpal::ErrorKind::BackendError => lost.store(LOST_OTHER, Ordering::Relaxed),
+            // Transient backend errors are counted; a stream that really died stops
+            // calling back, which the stall check in `poll` notices.
+            cpal::ErrorKind::BackendError => feedback.count_xrun(),
             _ => {}
         };
         let stream = device
@@ -350,7 +357,14 @@ impl Output {
 
     /// Notice a lost device and rebuild the stream when it is back.
     pub(crate) fn poll(&mut self) -> Option<Health> {
-        let lost = self.lost.swap(LOST_NONE, Ordering::Relaxed);
+        let mut lost = self.lost.swap(LOST_NONE, Ordering::Relaxed);
+        let callbacks = self.feedback.callbacks();
+        if callbacks != self.last_callbacks.0 || self.stream.is_none() {
+            self.last_callbacks = (callbacks, Instant::now());
+        } else if self.last_callbacks.1.elapsed() > STALL {
+            lost = LOST_OTHER;
+            self.last_callbacks = (callbacks, Instant::now());
+        }
         if lost != LOST_NONE && self.stream.is_some() {
             self.stream = None;
             self.feedback.device_ok.store(false, Ordering::Relaxed);
@@ -360,7 +374,7 @@ impl Output {
                 LOST_GONE => "the output device disappeared",
                 LOST_INVALID => "the output device changed",
                 LOST_BUSY => "the output device is busy",
-                _ => "the output device reported an error",
+                _ => "the output device stopped",
             };
             return Some(Health::Lost(format!(
                 "{why}; playback resumes when it is back"

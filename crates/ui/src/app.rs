@@ -92,6 +92,8 @@ pub struct StemdeckApp {
     pub(crate) renaming_variant: Option<usize>,
     /// Meter levels shown (decaying), per stem then the master.
     pub(crate) meter_display: Vec<f32>,
+    /// The window title last sent (sent again only when it changes).
+    title: String,
 }
 
 impl StemdeckApp {
@@ -115,6 +117,7 @@ impl StemdeckApp {
             looping: false,
             renaming_variant: None,
             meter_display: Vec::new(),
+            title: String::new(),
         };
         match options.startup {
             Startup::Open(paths) => app.open_now(&paths),
@@ -125,7 +128,6 @@ impl StemdeckApp {
                     (Some(last), _) => app.open_now(&[last]),
                     (None, Some(demo)) => {
                         app.open_now(&[demo]);
-                        app.settings.demo_seen = true;
                     }
                     (None, None) => {}
                 }
@@ -135,7 +137,14 @@ impl StemdeckApp {
     }
 
     pub fn notify(&mut self, level: Level, text: impl Into<String>) {
-        self.notices.push(Notice { text: text.into(), level, at: Instant::now() });
+        let text = text.into();
+        // The same news again refreshes the one shown instead of stacking up.
+        self.notices.retain(|n| n.text != text);
+        self.notices.push(Notice {
+            text,
+            level,
+            at: Instant::now(),
+        });
     }
 
     /// Open now, without asking about unsaved changes.
@@ -149,7 +158,12 @@ impl StemdeckApp {
                     [one] => Some(one.clone()),
                     _ => None,
                 });
-                let doc = Document::new(opened.session, opened.session_file, opened.base_dir, opened.infos);
+                let doc = Document::new(
+                    opened.session,
+                    opened.session_file,
+                    opened.base_dir,
+                    opened.infos,
+                );
                 self.set_document(doc);
                 self.settings.last_session = last;
                 self.settings.save().ok();
@@ -177,7 +191,11 @@ impl StemdeckApp {
             .iter()
             .map(|i| {
                 i.as_ref().map_or(0, |i| {
-                    stemdeck_audio::resample::converted_len(i.frames, i.sample_rate, doc.session.sample_rate)
+                    stemdeck_audio::resample::converted_len(
+                        i.frames,
+                        i.sample_rate,
+                        doc.session.sample_rate,
+                    )
                 })
             })
             .collect();
@@ -186,7 +204,9 @@ impl StemdeckApp {
         self.audio_problem = None;
         if self.audio {
             if let Err(e) = engine.start_output(None) {
-                self.audio_problem = Some(format!("No audio output: {e}. Editing and export still work; playback starts when a device appears."));
+                self.audio_problem = Some(format!(
+                    "No audio output: {e}. Editing and export still work; playback starts when a device appears."
+                ));
             }
         } else {
             self.audio_problem = Some("Audio output is off.".into());
@@ -238,11 +258,19 @@ impl StemdeckApp {
             return;
         }
         let picked = if folder {
-            rfd::FileDialog::new().set_title("Open a folder of tracks").pick_folder().map(|p| vec![p])
+            rfd::FileDialog::new()
+                .set_title("Open a folder of tracks")
+                .pick_folder()
+                .map(|p| vec![p])
         } else {
             rfd::FileDialog::new()
                 .set_title("Open a session or audio files")
-                .add_filter("Sessions and audio", &["json", "wav", "wave", "bwf", "aif", "aiff", "flac", "mp3", "ogg", "m4a"])
+                .add_filter(
+                    "Sessions and audio",
+                    &[
+                        "json", "wav", "wave", "bwf", "aif", "aiff", "flac", "mp3", "ogg", "m4a",
+                    ],
+                )
                 .pick_files()
         };
         if let Some(paths) = picked {
@@ -297,14 +325,21 @@ impl StemdeckApp {
         let stem = self.selection.stem;
         doc.edit(|s| {
             if !tracks.is_empty() {
-                let on = !tracks.iter().filter_map(|id| s.track(*id)).all(|t| if solo { t.solo } else { t.mute });
+                let on = !tracks
+                    .iter()
+                    .filter_map(|id| s.track(*id))
+                    .all(|t| if solo { t.solo } else { t.mute });
                 for id in &tracks {
                     if let Some(t) = s.track_mut(*id) {
                         if solo { t.solo = on } else { t.mute = on }
                     }
                 }
             } else if let Some(st) = stem.and_then(|id| s.stem_mut(id)) {
-                if solo { st.solo = !st.solo } else { st.mute = !st.mute }
+                if solo {
+                    st.solo = !st.solo
+                } else {
+                    st.mute = !st.mute
+                }
             }
         });
     }
@@ -351,14 +386,24 @@ impl StemdeckApp {
     /// Files dropped on the window open at once; hovering shows where they will go.
     fn dropped_files_ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect());
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
         if !dropped.is_empty() {
             self.open(dropped);
         }
         let hovering = ctx.input(|i| !i.raw.hovered_files.is_empty());
         if hovering {
             let rect = ctx.content_rect();
-            let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("drop-overlay")));
+            let painter = ctx.layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("drop-overlay"),
+            ));
             painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(180));
             painter.text(
                 rect.center(),
@@ -373,7 +418,9 @@ impl StemdeckApp {
     /// Keep the engine in step with the session and take its news.
     fn sync_engine(&mut self) {
         let Some(doc) = self.doc.as_ref() else { return };
-        let Some(engine) = self.engine.as_mut() else { return };
+        let Some(engine) = self.engine.as_mut() else {
+            return;
+        };
         engine.set_mix(&doc.session);
         engine.poll();
         let has_output = engine.has_output();
@@ -381,10 +428,19 @@ impl StemdeckApp {
         for e in engine.events() {
             match e {
                 EngineEvent::TrackFailed { track, message } => {
-                    let name = doc.session.tracks.get(track).map_or("?", |t| t.name.as_str());
-                    news.push((Level::Warning, format!("Track \"{name}\" plays as silence: {message}")));
+                    let name = doc
+                        .session
+                        .tracks
+                        .get(track)
+                        .map_or("?", |t| t.name.as_str());
+                    news.push((
+                        Level::Warning,
+                        format!("Track \"{name}\" plays as silence: {message}"),
+                    ));
                 }
-                EngineEvent::DeviceLost(msg) => self.audio_problem = Some(format!("Audio output lost: {msg}")),
+                EngineEvent::DeviceLost(msg) => {
+                    self.audio_problem = Some(format!("Audio output lost: {msg}"))
+                }
                 EngineEvent::DeviceRestored => {
                     self.audio_problem = None;
                     news.push((Level::Info, "Audio output is back".to_owned()));
@@ -411,8 +467,14 @@ impl StemdeckApp {
 
     /// The unsaved-changes prompt, for whatever action is pending.
     fn pending_ui(&mut self, ui: &mut egui::Ui) {
-        let Some(pending) = self.pending.clone() else { return };
-        let name = self.doc.as_ref().map(Document::display_name).unwrap_or_default();
+        let Some(pending) = self.pending.clone() else {
+            return;
+        };
+        let name = self
+            .doc
+            .as_ref()
+            .map(Document::display_name)
+            .unwrap_or_default();
         let mut choice = None;
         egui::Modal::new(egui::Id::unique("unsaved-changes")).show(ui.ctx(), |ui| {
             ui.heading("Unsaved changes");
@@ -456,7 +518,9 @@ impl StemdeckApp {
 
     fn notices_ui(&mut self, ui: &mut egui::Ui) {
         let ttl = Duration::from_secs(8);
-        self.notices.retain(|n| n.at.elapsed() < ttl || n.level == Level::Error && n.at.elapsed() < ttl * 2);
+        self.notices.retain(|n| {
+            n.at.elapsed() < ttl || n.level == Level::Error && n.at.elapsed() < ttl * 2
+        });
         if self.notices.is_empty() {
             return;
         }
@@ -471,15 +535,19 @@ impl StemdeckApp {
                         Level::Warning => egui::Color32::from_rgb(150, 110, 30),
                         Level::Error => egui::Color32::from_rgb(160, 50, 50),
                     };
-                    egui::Frame::new().fill(color).corner_radius(6.0).inner_margin(8.0).show(ui, |ui| {
-                        ui.set_max_width(420.0);
-                        ui.horizontal(|ui| {
-                            ui.colored_label(egui::Color32::WHITE, &n.text);
-                            if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
-                                dismiss = Some(i);
-                            }
+                    egui::Frame::new()
+                        .fill(color)
+                        .corner_radius(6.0)
+                        .inner_margin(8.0)
+                        .show(ui, |ui| {
+                            ui.set_max_width(420.0);
+                            ui.horizontal(|ui| {
+                                ui.colored_label(egui::Color32::WHITE, &n.text);
+                                if ui.small_button("x").on_hover_text("Dismiss").clicked() {
+                                    dismiss = Some(i);
+                                }
+                            });
                         });
-                    });
                     ui.add_space(4.0);
                 }
             });
@@ -492,7 +560,13 @@ impl StemdeckApp {
     fn menu_ui(&mut self, ui: &mut egui::Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
-                if ui.add(egui::Button::new("Open…").shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_OPEN))).clicked() {
+                if ui
+                    .add(
+                        egui::Button::new("Open…")
+                            .shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_OPEN)),
+                    )
+                    .clicked()
+                {
                     self.open_dialog(false);
                 }
                 if ui.button("Open Folder…").clicked() {
@@ -500,44 +574,96 @@ impl StemdeckApp {
                 }
                 ui.separator();
                 let has_doc = self.doc.is_some();
-                if ui.add_enabled(has_doc, egui::Button::new("Save").shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_SAVE))).clicked() {
+                if ui
+                    .add_enabled(
+                        has_doc,
+                        egui::Button::new("Save")
+                            .shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_SAVE)),
+                    )
+                    .clicked()
+                {
                     self.save();
                 }
-                if ui.add_enabled(has_doc, egui::Button::new("Save As…")).clicked() {
+                if ui
+                    .add_enabled(has_doc, egui::Button::new("Save As…"))
+                    .clicked()
+                {
                     self.save_as();
                 }
                 ui.separator();
-                if ui.add_enabled(has_doc, egui::Button::new("Export Stems").shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_EXPORT))).clicked() {
+                if ui
+                    .add_enabled(
+                        has_doc,
+                        egui::Button::new("Export Stems")
+                            .shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_EXPORT)),
+                    )
+                    .clicked()
+                {
                     self.start_export();
                 }
-                if ui.add_enabled(has_doc, egui::Button::new("Export Options…")).clicked() {
+                if ui
+                    .add_enabled(has_doc, egui::Button::new("Export Options…"))
+                    .clicked()
+                {
                     self.export.show_options = true;
                 }
             });
             ui.menu_button("Edit", |ui| {
-                let (u, r) = self.doc.as_ref().map_or((false, false), |d| (d.can_undo(), d.can_redo()));
-                if ui.add_enabled(u, egui::Button::new("Undo").shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_UNDO))).clicked() {
+                let (u, r) = self
+                    .doc
+                    .as_ref()
+                    .map_or((false, false), |d| (d.can_undo(), d.can_redo()));
+                if ui
+                    .add_enabled(
+                        u,
+                        egui::Button::new("Undo")
+                            .shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_UNDO)),
+                    )
+                    .clicked()
+                {
                     self.undo();
                 }
-                if ui.add_enabled(r, egui::Button::new("Redo").shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_REDO))).clicked() {
+                if ui
+                    .add_enabled(
+                        r,
+                        egui::Button::new("Redo")
+                            .shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_REDO)),
+                    )
+                    .clicked()
+                {
                     self.redo();
                 }
                 ui.separator();
-                if ui.add(egui::Button::new("Mute selection").shortcut_text("M")).clicked() {
+                if ui
+                    .add(egui::Button::new("Mute selection").shortcut_text("M"))
+                    .clicked()
+                {
                     self.toggle_selected(false);
                 }
-                if ui.add(egui::Button::new("Solo selection").shortcut_text("S")).clicked() {
+                if ui
+                    .add(egui::Button::new("Solo selection").shortcut_text("S"))
+                    .clicked()
+                {
                     self.toggle_selected(true);
                 }
             });
             ui.menu_button("Transport", |ui| {
-                if ui.add(egui::Button::new("Play / Pause").shortcut_text("Space")).clicked() {
+                if ui
+                    .add(egui::Button::new("Play / Pause").shortcut_text("Space"))
+                    .clicked()
+                {
                     self.toggle_play();
                 }
-                if ui.add(egui::Button::new("Go to start").shortcut_text("Home")).clicked() {
+                if ui
+                    .add(egui::Button::new("Go to start").shortcut_text("Home"))
+                    .clicked()
+                {
                     self.seek(0);
                 }
-                if ui.add(egui::Button::new("Loop on/off").shortcut_text("L")).clicked() {
+                if ui
+                    .add(egui::Button::new("Loop on/off").shortcut_text("L"))
+                    .clicked()
+                {
                     self.toggle_loop();
                 }
             });
@@ -561,7 +687,7 @@ impl StemdeckApp {
         if let Some(problem) = self.audio_problem.clone() {
             egui::Panel::top("audio-banner").show(ui, |ui| {
                 ui.horizontal(|ui| {
-                    ui.colored_label(egui::Color32::from_rgb(240, 180, 60), "⚠");
+                    ui.colored_label(egui::Color32::from_rgb(240, 180, 60), "!");
                     ui.label(problem);
                 });
             });
@@ -569,14 +695,19 @@ impl StemdeckApp {
         egui::Panel::top("variants").show(ui, |ui| self.variants_ui(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
         if self.show_song && self.doc.is_some() {
-            egui::Panel::right("song").resizable(true).default_size(240.0).show(ui, |ui| self.song_ui(ui));
+            egui::Panel::right("song")
+                .resizable(true)
+                .default_size(240.0)
+                .show(ui, |ui| self.song_ui(ui));
         }
         egui::CentralPanel::default().show(ui, |ui| {
             if self.doc.is_some() {
                 self.lanes_ui(ui);
             } else {
                 ui.centered_and_justified(|ui| {
-                    ui.label("Open a session or a folder of tracks (File ▸ Open), or drop them here.");
+                    ui.label(
+                        "Open a session or a folder of tracks (File > Open), or drop them here.",
+                    );
                 });
             }
         });
@@ -591,11 +722,23 @@ impl StemdeckApp {
         }
         self.sync_engine();
         let title = match &self.doc {
-            Some(d) => format!("{}{} — Stemdeck", d.display_name(), if d.is_dirty() { " •" } else { "" }),
+            Some(d) => format!(
+                "{}{} — Stemdeck",
+                d.display_name(),
+                if d.is_dirty() { " •" } else { "" }
+            ),
             None => "Stemdeck".into(),
         };
-        ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
-        if self.engine.as_ref().is_some_and(|e| e.feedback().is_playing()) || self.waveforms.progress().is_some() {
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+        if self
+            .engine
+            .as_ref()
+            .is_some_and(|e| e.feedback().is_playing())
+            || self.waveforms.progress().is_some()
+        {
             ctx.request_repaint_after(Duration::from_millis(16));
         }
     }
@@ -614,17 +757,27 @@ impl StemdeckApp {
                 let unassigned = s.unassigned_tracks().count();
                 if unassigned > 0 {
                     ui.separator();
-                    ui.label(format!("{unassigned} unassigned (left out of stems and master)"));
+                    ui.label(format!(
+                        "{unassigned} unassigned (left out of stems and master)"
+                    ));
                 }
             }
             if let Some(p) = self.waveforms.progress() {
                 ui.separator();
-                ui.add(egui::ProgressBar::new(p).desired_width(160.0).text("Waveforms"));
+                ui.add(
+                    egui::ProgressBar::new(p)
+                        .desired_width(160.0)
+                        .text("Waveforms"),
+                );
             }
             if let Some(e) = &self.engine {
                 let fb = e.feedback();
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.label(format!("DSP {:.0}% · xruns {}", fb.load() * 100.0, fb.xruns()));
+                    ui.label(format!(
+                        "DSP {:.0}% · xruns {}",
+                        fb.load() * 100.0,
+                        fb.xruns()
+                    ));
                 });
             }
         });

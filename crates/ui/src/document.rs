@@ -29,7 +29,12 @@ pub struct Document {
 }
 
 impl Document {
-    pub fn new(session: Session, path: Option<PathBuf>, base_dir: PathBuf, infos: Vec<Option<FileInfo>>) -> Self {
+    pub fn new(
+        session: Session,
+        path: Option<PathBuf>,
+        base_dir: PathBuf,
+        infos: Vec<Option<FileInfo>>,
+    ) -> Self {
         let saved = path.as_ref().map(|_| session.clone());
         Self {
             checkpoint: session.clone(),
@@ -123,15 +128,29 @@ impl Document {
     /// A name for the window title and prompts.
     pub fn display_name(&self) -> String {
         if let Some(p) = &self.path {
-            return p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            return p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
         }
-        if self.session.song.title.is_empty() { "Untitled".into() } else { self.session.song.title.clone() }
+        if self.session.song.title.is_empty() {
+            "Untitled".into()
+        } else {
+            self.session.song.title.clone()
+        }
     }
 
     /// Where "Save" writes when the session has no file yet.
     pub fn suggested_path(&self) -> PathBuf {
-        let title = if self.session.song.title.trim().is_empty() { "Untitled" } else { self.session.song.title.trim() };
-        self.base_dir.join(format!("{}.stemdeck.json", stemdeck_export::naming::safe_file_name(title)))
+        let title = if self.session.song.title.trim().is_empty() {
+            "Untitled"
+        } else {
+            self.session.song.title.trim()
+        };
+        self.base_dir.join(format!(
+            "{}.stemdeck.json",
+            stemdeck_export::naming::safe_file_name(title)
+        ))
     }
 }
 
@@ -141,7 +160,12 @@ mod tests {
     use stemdeck_session::Song;
 
     fn doc() -> Document {
-        Document::new(Session::new(48_000, Song::default()), None, PathBuf::from("."), Vec::new())
+        Document::new(
+            Session::new(48_000, Song::default()),
+            None,
+            PathBuf::from("."),
+            Vec::new(),
+        )
     }
 
     #[test]

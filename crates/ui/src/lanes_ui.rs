@@ -18,11 +18,30 @@ pub struct TrackDrag(pub Vec<TrackId>);
 pub struct LaneDrag(pub StemId);
 
 /// A small toggle ("M", "S") whose accessible name says what it does ("Mute Vocals").
-pub fn toggle_ui(ui: &mut egui::Ui, on: &mut bool, text: &str, name: &str, color: Color32, tip: &str) -> egui::Response {
-    let fill = if *on { color } else { ui.visuals().widgets.inactive.weak_bg_fill };
-    let text_color = if *on { Color32::BLACK } else { ui.visuals().text_color() };
+pub fn toggle_ui(
+    ui: &mut egui::Ui,
+    on: &mut bool,
+    text: &str,
+    name: &str,
+    color: Color32,
+    tip: &str,
+) -> egui::Response {
+    let fill = if *on {
+        color
+    } else {
+        ui.visuals().widgets.inactive.weak_bg_fill
+    };
+    let text_color = if *on {
+        Color32::BLACK
+    } else {
+        ui.visuals().text_color()
+    };
     let r = ui
-        .add(egui::Button::new(egui::RichText::new(text).color(text_color).strong()).fill(fill).min_size(vec2(22.0, 20.0)))
+        .add(
+            egui::Button::new(egui::RichText::new(text).color(text_color).strong())
+                .fill(fill)
+                .min_size(vec2(22.0, 20.0)),
+        )
         .on_hover_text(tip);
     if r.clicked() {
         *on = !*on;
@@ -30,6 +49,28 @@ pub fn toggle_ui(ui: &mut egui::Ui, on: &mut bool, text: &str, name: &str, color
     let (on_now, name) = (*on, name.to_owned());
     r.widget_info(|| egui::WidgetInfo::selected(egui::Role::Button, true, on_now, &name));
     r
+}
+
+/// A drag handle: three short lines.
+fn grip_ui(ui: &mut egui::Ui, color: Color32) -> egui::Response {
+    let (rect, resp) = ui.allocate_exact_size(vec2(14.0, 20.0), Sense::click_and_drag());
+    let resp = resp.on_hover_cursor(egui::CursorIcon::Grab);
+    let stroke = Stroke::new(
+        2.0,
+        if resp.hovered() {
+            Color32::WHITE
+        } else {
+            color
+        },
+    );
+    for k in 0..3 {
+        let y = rect.center().y + (k as f32 - 1.0) * 5.0;
+        ui.painter().line_segment(
+            [pos2(rect.left() + 1.0, y), pos2(rect.right() - 1.0, y)],
+            stroke,
+        );
+    }
+    resp
 }
 
 /// Pan as "L40", "C", "R25".
@@ -96,26 +137,36 @@ impl StemdeckApp {
         self.ruler_ui(ui, tl, rate, pos);
         let mut drop: Option<(Target, TrackDrag)> = None;
         let mut lane_drop: Option<(StemId, usize)> = None;
-        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-            let stem_ids: Vec<StemId> = self.doc.as_ref().map(|d| d.session.stems.iter().map(|s| s.id).collect()).unwrap_or_default();
-            let heard = self.doc.as_ref().map(|d| d.session.mix_plan(MixMode::Audition)).unwrap_or_default();
-            for (i, id) in stem_ids.iter().enumerate() {
-                if let Some((t, d, l)) = self.lane_ui(ui, tl, *id, i, pos, &heard) {
-                    if let Some(d) = d {
-                        drop = Some((t, d));
-                    }
-                    if let Some(l) = l {
-                        lane_drop = Some((l, i));
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                let stem_ids: Vec<StemId> = self
+                    .doc
+                    .as_ref()
+                    .map(|d| d.session.stems.iter().map(|s| s.id).collect())
+                    .unwrap_or_default();
+                let heard = self
+                    .doc
+                    .as_ref()
+                    .map(|d| d.session.mix_plan(MixMode::Audition))
+                    .unwrap_or_default();
+                for (i, id) in stem_ids.iter().enumerate() {
+                    if let Some((t, d, l)) = self.lane_ui(ui, tl, *id, i, pos, &heard) {
+                        if let Some(d) = d {
+                            drop = Some((t, d));
+                        }
+                        if let Some(l) = l {
+                            lane_drop = Some((l, i));
+                        }
                     }
                 }
-            }
-            if let Some(d) = self.unassigned_ui(ui, tl, pos) {
-                drop = Some((Target::Unassigned, d));
-            }
-            if let Some(d) = self.new_stem_zone_ui(ui) {
-                drop = Some((Target::NewStem, d));
-            }
-        });
+                if let Some(d) = self.unassigned_ui(ui, tl, pos) {
+                    drop = Some((Target::Unassigned, d));
+                }
+                if let Some(d) = self.new_stem_zone_ui(ui) {
+                    drop = Some((Target::NewStem, d));
+                }
+            });
         if let Some((target, tracks)) = drop {
             self.apply_drop(target, &tracks.0);
         }
@@ -135,9 +186,17 @@ impl StemdeckApp {
             && let Some(at) = ui.ctx().pointer_interact_pos()
         {
             let n = p.0.len();
-            let text = if n == 1 { "1 track".to_owned() } else { format!("{n} tracks") };
-            let painter = ui.ctx().layer_painter(egui::LayerId::new(egui::Order::Tooltip, egui::Id::unique("drag-label")));
-            let galley = painter.layout_no_wrap(text, egui::FontId::proportional(14.0), Color32::WHITE);
+            let text = if n == 1 {
+                "1 track".to_owned()
+            } else {
+                format!("{n} tracks")
+            };
+            let painter = ui.ctx().layer_painter(egui::LayerId::new(
+                egui::Order::Tooltip,
+                egui::Id::unique("drag-label"),
+            ));
+            let galley =
+                painter.layout_no_wrap(text, egui::FontId::proportional(14.0), Color32::WHITE);
             let rect = Rect::from_min_size(at + vec2(14.0, 6.0), galley.size() + vec2(12.0, 6.0));
             painter.rect_filled(rect, 4.0, Color32::from_rgb(46, 111, 216));
             painter.galley(rect.min + vec2(6.0, 3.0), galley, Color32::WHITE);
@@ -159,8 +218,12 @@ impl StemdeckApp {
     }
 
     fn ruler_ui(&mut self, ui: &mut egui::Ui, tl: Timeline, rate: u32, pos: u64) {
-        let (rect, resp) = ui.allocate_exact_size(vec2(ui.available_width(), 24.0), Sense::click_and_drag());
-        let ruler = Rect::from_min_max(pos2(tl.left, rect.top()), pos2(tl.left + tl.width, rect.bottom()));
+        let (rect, resp) =
+            ui.allocate_exact_size(vec2(ui.available_width(), 24.0), Sense::click_and_drag());
+        let ruler = Rect::from_min_max(
+            pos2(tl.left, rect.top()),
+            pos2(tl.left + tl.width, rect.bottom()),
+        );
         let painter = ui.painter_at(rect);
         painter.rect_filled(ruler, 2.0, ui.visuals().extreme_bg_color);
         // Ticks every 1, 5, 10 or 30 seconds, whichever keeps them apart.
@@ -172,7 +235,10 @@ impl StemdeckApp {
         let mut t = 0.0;
         while t <= secs {
             let x = tl.x((t * rate as f32) as u64);
-            painter.line_segment([pos2(x, ruler.bottom() - 8.0), pos2(x, ruler.bottom())], Stroke::new(1.0, Color32::GRAY));
+            painter.line_segment(
+                [pos2(x, ruler.bottom() - 8.0), pos2(x, ruler.bottom())],
+                Stroke::new(1.0, Color32::GRAY),
+            );
             painter.text(
                 pos2(x + 3.0, ruler.top() + 2.0),
                 egui::Align2::LEFT_TOP,
@@ -184,11 +250,22 @@ impl StemdeckApp {
         }
         let (a, b) = self.loop_region;
         if b > a {
-            let fill = if self.looping { theme::LOOP_COLOR } else { Color32::from_rgba_premultiplied(90, 90, 90, 40) };
-            painter.rect_filled(Rect::from_min_max(pos2(tl.x(a), ruler.top()), pos2(tl.x(b), ruler.bottom())), 0.0, fill);
+            let fill = if self.looping {
+                theme::LOOP_COLOR
+            } else {
+                Color32::from_rgba_premultiplied(90, 90, 90, 40)
+            };
+            painter.rect_filled(
+                Rect::from_min_max(pos2(tl.x(a), ruler.top()), pos2(tl.x(b), ruler.bottom())),
+                0.0,
+                fill,
+            );
         }
         let x = tl.x(pos);
-        painter.line_segment([pos2(x, ruler.top()), pos2(x, ruler.bottom())], Stroke::new(2.0, theme::PLAYHEAD_COLOR));
+        painter.line_segment(
+            [pos2(x, ruler.top()), pos2(x, ruler.bottom())],
+            Stroke::new(2.0, theme::PLAYHEAD_COLOR),
+        );
         let resp = resp.on_hover_text("Click to move the playhead; drag to set the loop region");
         if let Some(p) = resp.interact_pointer_pos() {
             let frame = tl.frame(p.x);
@@ -232,7 +309,11 @@ impl StemdeckApp {
         let stem_color = theme::parse_color(&doc.session.stem(id)?.color);
         let selected_stem = self.selection.stem == Some(id);
         let frame = egui::Frame::new()
-            .fill(if selected_stem { ui.visuals().faint_bg_color.gamma_multiply(2.0) } else { ui.visuals().faint_bg_color })
+            .fill(if selected_stem {
+                ui.visuals().faint_bg_color.gamma_multiply(2.0)
+            } else {
+                ui.visuals().faint_bg_color
+            })
             .stroke(Stroke::new(1.0, stem_color.gamma_multiply(0.6)))
             .corner_radius(CornerRadius::same(4))
             .inner_margin(4.0);
@@ -244,10 +325,13 @@ impl StemdeckApp {
             // Header.
             ui.horizontal(|ui| {
                 ui.set_height(LANE_HEADER_HEIGHT);
-                let Some(stem) = doc.session.stem_mut(id) else { return };
-                let handle = ui
-                    .add(egui::Label::new(egui::RichText::new("☰").color(stem_color).size(18.0)).sense(Sense::click_and_drag()))
-                    .on_hover_text("Drag to reorder stems; click to select");
+                let Some(stem) = doc.session.stem_mut(id) else {
+                    return;
+                };
+                let handle =
+                    grip_ui(ui, stem_color).on_hover_text("Drag to reorder stems; click to select");
+                let label = format!("Move {}", stem.name);
+                handle.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
                 if handle.drag_started() {
                     handle.dnd_set_drag_payload(LaneDrag(id));
                 }
@@ -255,14 +339,36 @@ impl StemdeckApp {
                     header_clicked = true;
                 }
                 let mut color = theme::parse_color(&stem.color);
-                if ui.color_edit_button_srgba(&mut color).on_hover_text("Lane colour").changed() {
+                if ui
+                    .color_edit_button_srgba(&mut color)
+                    .on_hover_text("Lane colour")
+                    .changed()
+                {
                     stem.color = theme::to_hex(color);
                 }
                 let stem_name = stem.name.clone();
-                ui.add(egui::TextEdit::singleline(&mut stem.name).desired_width(110.0).font(egui::TextStyle::Heading))
-                    .on_hover_text("Stem name (used in file names)");
-                toggle_ui(ui, &mut stem.mute, "M", &format!("Mute {stem_name}"), theme::MUTE_COLOR, "Mute this stem (M when selected)");
-                toggle_ui(ui, &mut stem.solo, "S", &format!("Solo {stem_name}"), theme::SOLO_COLOR, "Solo this stem (S when selected)");
+                ui.add(
+                    egui::TextEdit::singleline(&mut stem.name)
+                        .desired_width(110.0)
+                        .font(egui::TextStyle::Heading),
+                )
+                .on_hover_text("Stem name (used in file names)");
+                toggle_ui(
+                    ui,
+                    &mut stem.mute,
+                    "M",
+                    &format!("Mute {stem_name}"),
+                    theme::MUTE_COLOR,
+                    "Mute this stem (M when selected)",
+                );
+                toggle_ui(
+                    ui,
+                    &mut stem.solo,
+                    "S",
+                    &format!("Solo {stem_name}"),
+                    theme::SOLO_COLOR,
+                    "Solo this stem (S when selected)",
+                );
                 ui.add(
                     egui::Slider::new(&mut stem.gain_db, -60.0..=12.0)
                         .suffix(" dB")
@@ -273,11 +379,31 @@ impl StemdeckApp {
                 meter_ui(ui, level, 90.0, &format!("{stem_name} peak"));
             });
             // Track rows.
-            let track_ids: Vec<TrackId> = doc.session.stem(id).map(|s| s.tracks.clone()).unwrap_or_default();
+            let track_ids: Vec<TrackId> = doc
+                .session
+                .stem(id)
+                .map(|s| s.tracks.clone())
+                .unwrap_or_default();
             let heard_stem = heard.stems.iter().find(|s| s.stem == id);
             for tid in track_ids {
-                let audible = heard_stem.is_some_and(|s| s.gain > 0.0 && s.tracks.iter().any(|t| doc.session.tracks.get(t.track).is_some_and(|x| x.id == tid) && t.gain > 0.0));
-                if let Some((rect, click)) = track_row_ui(ui, doc, &self.waveforms, &self.selection, tl, tid, stem_color, audible, pos) {
+                let audible = heard_stem.is_some_and(|s| {
+                    s.gain > 0.0
+                        && s.tracks.iter().any(|t| {
+                            doc.session.tracks.get(t.track).is_some_and(|x| x.id == tid)
+                                && t.gain > 0.0
+                        })
+                });
+                if let Some((rect, click)) = track_row_ui(
+                    ui,
+                    doc,
+                    &self.waveforms,
+                    &self.selection,
+                    tl,
+                    tid,
+                    stem_color,
+                    audible,
+                    pos,
+                ) {
                     row_rects.push((tid, rect));
                     if let Some(m) = click {
                         clicked_track = Some((tid, m));
@@ -295,26 +421,56 @@ impl StemdeckApp {
         if let Some((tid, m)) = clicked_track {
             self.select_track(tid, m);
         }
-        let resp = ui.interact(lane.response.rect, egui::Id::unique(("lane", id)), Sense::hover());
+        let resp = ui.interact(
+            lane.response.rect,
+            egui::Id::unique(("lane", id)),
+            Sense::hover(),
+        );
         // Insertion point among the rows for a hovering track drag.
         let pointer = ui.ctx().pointer_interact_pos();
-        let index_at = |p: Pos2| row_rects.iter().position(|(_, r)| p.y < r.center().y).unwrap_or(row_rects.len());
+        let index_at = |p: Pos2| {
+            row_rects
+                .iter()
+                .position(|(_, r)| p.y < r.center().y)
+                .unwrap_or(row_rects.len())
+        };
         if resp.dnd_hover_payload::<TrackDrag>().is_some()
             && let Some(p) = pointer
         {
             let i = index_at(p);
-            let y = row_rects.get(i).map_or(lane.response.rect.bottom() - 3.0, |(_, r)| r.top());
-            ui.painter().hline(lane.response.rect.x_range(), y, Stroke::new(2.0, stem_color));
-            ui.painter().rect_stroke(lane.response.rect, 4.0, Stroke::new(2.0, stem_color), egui::StrokeKind::Inside);
+            let y = row_rects
+                .get(i)
+                .map_or(lane.response.rect.bottom() - 3.0, |(_, r)| r.top());
+            ui.painter().hline(
+                lane.response.rect.x_range(),
+                y,
+                Stroke::new(2.0, stem_color),
+            );
+            ui.painter().rect_stroke(
+                lane.response.rect,
+                4.0,
+                Stroke::new(2.0, stem_color),
+                egui::StrokeKind::Inside,
+            );
         }
         if resp.dnd_hover_payload::<LaneDrag>().is_some() {
-            ui.painter().hline(lane.response.rect.x_range(), lane.response.rect.top(), Stroke::new(3.0, Color32::WHITE));
+            ui.painter().hline(
+                lane.response.rect.x_range(),
+                lane.response.rect.top(),
+                Stroke::new(3.0, Color32::WHITE),
+            );
         }
-        let dropped = resp.dnd_release_payload::<TrackDrag>().map(|d| (*d).clone());
+        let dropped = resp
+            .dnd_release_payload::<TrackDrag>()
+            .map(|d| (*d).clone());
         let lane_dropped = resp.dnd_release_payload::<LaneDrag>().map(|d| d.0);
         ui.add_space(4.0);
         let index = pointer.map_or(row_rects.len(), index_at);
-        (dropped.is_some() || lane_dropped.is_some()).then_some((Target::Stem(id, index), dropped, lane_dropped))
+        (dropped.is_some() || lane_dropped.is_some()).then_some((
+            Target::Stem(id, index),
+            dropped,
+            lane_dropped,
+        ))
     }
 
     fn select_track(&mut self, id: TrackId, m: egui::Modifiers) {
@@ -345,7 +501,17 @@ impl StemdeckApp {
                 ui.weak("— in no stem: left out of the stems and the master");
             });
             for tid in ids {
-                if let Some((_, Some(m))) = track_row_ui(ui, doc, &self.waveforms, &self.selection, tl, tid, theme::WAVE_UNASSIGNED, false, pos) {
+                if let Some((_, Some(m))) = track_row_ui(
+                    ui,
+                    doc,
+                    &self.waveforms,
+                    &self.selection,
+                    tl,
+                    tid,
+                    theme::WAVE_UNASSIGNED,
+                    false,
+                    pos,
+                ) {
                     clicked = Some((tid, m));
                 }
             }
@@ -353,12 +519,22 @@ impl StemdeckApp {
         if let Some((tid, m)) = clicked {
             self.select_track(tid, m);
         }
-        let resp = ui.interact(lane.response.rect, egui::Id::unique("lane-unassigned"), Sense::hover());
+        let resp = ui.interact(
+            lane.response.rect,
+            egui::Id::unique("lane-unassigned"),
+            Sense::hover(),
+        );
         if resp.dnd_hover_payload::<TrackDrag>().is_some() {
-            ui.painter().rect_stroke(lane.response.rect, 4.0, Stroke::new(2.0, Color32::WHITE), egui::StrokeKind::Inside);
+            ui.painter().rect_stroke(
+                lane.response.rect,
+                4.0,
+                Stroke::new(2.0, Color32::WHITE),
+                egui::StrokeKind::Inside,
+            );
         }
         ui.add_space(4.0);
-        resp.dnd_release_payload::<TrackDrag>().map(|d| (*d).clone())
+        resp.dnd_release_payload::<TrackDrag>()
+            .map(|d| (*d).clone())
     }
 
     fn new_stem_zone_ui(&mut self, ui: &mut egui::Ui) -> Option<TrackDrag> {
@@ -368,9 +544,11 @@ impl StemdeckApp {
             .inner_margin(12.0);
         let (inner, dropped) = ui.dnd_drop_zone::<TrackDrag, _>(frame, |ui| {
             ui.set_min_width(ui.available_width());
-            ui.vertical_centered(|ui| ui.weak("＋ New stem — drop tracks here"));
+            ui.vertical_centered(|ui| ui.weak("+ New stem — drop tracks here"));
         });
-        inner.response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Group, true, "New stem"));
+        inner
+            .response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Group, true, "New stem"));
         dropped.map(|d| (*d).clone())
     }
 }
@@ -390,20 +568,39 @@ fn track_row_ui(
     pos: u64,
 ) -> Option<(Rect, Option<egui::Modifiers>)> {
     let selected = selection.tracks.contains(&id);
-    let drag_ids: Vec<TrackId> = if selected { selection.tracks.iter().copied().collect() } else { vec![id] };
-    let (row_rect, _) = ui.allocate_exact_size(vec2(ui.available_width(), TRACK_ROW_HEIGHT), Sense::hover());
+    let drag_ids: Vec<TrackId> = if selected {
+        selection.tracks.iter().copied().collect()
+    } else {
+        vec![id]
+    };
+    let (row_rect, _) =
+        ui.allocate_exact_size(vec2(ui.available_width(), TRACK_ROW_HEIGHT), Sense::hover());
     if selected {
-        ui.painter().rect_filled(row_rect, 3.0, ui.visuals().selection.bg_fill.gamma_multiply(0.5));
+        ui.painter().rect_filled(
+            row_rect,
+            3.0,
+            ui.visuals().selection.bg_fill.gamma_multiply(0.5),
+        );
     }
     let mut clicked = None;
     let header = Rect::from_min_size(row_rect.min, vec2(LANE_HEADER_WIDTH, row_rect.height()));
-    let mut child = ui.new_child(egui::UiBuilder::new().max_rect(header.shrink2(vec2(4.0, 2.0))).layout(egui::Layout::top_down(egui::Align::Min)));
+    let mut child = ui.new_child(
+        egui::UiBuilder::new()
+            .max_rect(header.shrink2(vec2(4.0, 2.0)))
+            .layout(egui::Layout::top_down(egui::Align::Min)),
+    );
     let track = doc.session.track_mut(id)?;
     let name = track.name.clone();
     // The name is the drag handle and the selector.
     let name_resp = child
-        .add(egui::Label::new(egui::RichText::new(&name).strong()).truncate().sense(Sense::click_and_drag()))
-        .on_hover_text(format!("{name}\nClick to select (Ctrl/Shift to add); drag onto another lane to regroup"));
+        .add(
+            egui::Label::new(egui::RichText::new(&name).strong())
+                .truncate()
+                .sense(Sense::click_and_drag()),
+        )
+        .on_hover_text(format!(
+            "{name}\nClick to select (Ctrl/Shift to add); drag onto another lane to regroup"
+        ));
     if name_resp.drag_started() {
         name_resp.dnd_set_drag_payload(TrackDrag(drag_ids));
     }
@@ -411,23 +608,56 @@ fn track_row_ui(
         clicked = Some(child.input(|i| i.modifiers));
     }
     child.horizontal(|ui| {
-        toggle_ui(ui, &mut track.mute, "M", &format!("Mute {name}"), theme::MUTE_COLOR, "Mute this track (M when selected)");
-        toggle_ui(ui, &mut track.solo, "S", &format!("Solo {name}"), theme::SOLO_COLOR, "Solo this track (S when selected)");
-        ui.add(egui::DragValue::new(&mut track.gain_db).range(-60.0..=12.0).speed(0.1).suffix(" dB").fixed_decimals(1))
-            .on_hover_text(format!("{name} gain (drag or type)"));
+        toggle_ui(
+            ui,
+            &mut track.mute,
+            "M",
+            &format!("Mute {name}"),
+            theme::MUTE_COLOR,
+            "Mute this track (M when selected)",
+        );
+        toggle_ui(
+            ui,
+            &mut track.solo,
+            "S",
+            &format!("Solo {name}"),
+            theme::SOLO_COLOR,
+            "Solo this track (S when selected)",
+        );
+        ui.add(
+            egui::DragValue::new(&mut track.gain_db)
+                .range(-60.0..=12.0)
+                .speed(0.1)
+                .suffix(" dB")
+                .fixed_decimals(1),
+        )
+        .on_hover_text(format!("{name} gain (drag or type)"));
         let mut pan = f64::from(track.pan);
         let r = ui
-            .add(egui::DragValue::new(&mut pan).range(-1.0..=1.0).speed(0.01).custom_formatter(|v, _| pan_text(v)).custom_parser(parse_pan))
+            .add(
+                egui::DragValue::new(&mut pan)
+                    .range(-1.0..=1.0)
+                    .speed(0.01)
+                    .custom_formatter(|v, _| pan_text(v))
+                    .custom_parser(parse_pan),
+            )
             .on_hover_text(format!("{name} pan (L100 … C … R100)"));
         if r.changed() {
             track.pan = pan as f32;
         }
     });
     // Waveform.
-    let wave = Rect::from_min_max(pos2(tl.left, row_rect.top() + 2.0), pos2(tl.left + tl.width, row_rect.bottom() - 2.0));
+    let wave = Rect::from_min_max(
+        pos2(tl.left, row_rect.top() + 2.0),
+        pos2(tl.left + tl.width, row_rect.bottom() - 2.0),
+    );
     let painter = ui.painter_at(wave);
     painter.rect_filled(wave, 2.0, ui.visuals().extreme_bg_color);
-    let color = if audible { color } else { color.gamma_multiply(0.35) };
+    let color = if audible {
+        color
+    } else {
+        color.gamma_multiply(0.35)
+    };
     if let Some(peaks) = waveforms.get(&track.path) {
         let mut cols = Vec::new();
         let n = wave.width().max(1.0) as usize;
@@ -436,14 +666,29 @@ fn track_row_ui(
         let half = wave.height() / 2.0;
         for (i, [lo, hi]) in cols.iter().enumerate() {
             let x = wave.left() + i as f32 + 0.5;
-            let (y0, y1) = (mid - hi.clamp(-1.0, 1.0) * half, mid - lo.clamp(-1.0, 1.0) * half);
-            painter.line_segment([pos2(x, y0), pos2(x, y1.max(y0 + 1.0))], Stroke::new(1.0, color));
+            let (y0, y1) = (
+                mid - hi.clamp(-1.0, 1.0) * half,
+                mid - lo.clamp(-1.0, 1.0) * half,
+            );
+            painter.line_segment(
+                [pos2(x, y0), pos2(x, y1.max(y0 + 1.0))],
+                Stroke::new(1.0, color),
+            );
         }
     } else {
-        painter.text(wave.left_center() + Vec2::new(6.0, 0.0), egui::Align2::LEFT_CENTER, "…", egui::FontId::proportional(12.0), Color32::GRAY);
+        painter.text(
+            wave.left_center() + Vec2::new(6.0, 0.0),
+            egui::Align2::LEFT_CENTER,
+            "…",
+            egui::FontId::proportional(12.0),
+            Color32::GRAY,
+        );
     }
     let x = tl.x(pos);
-    painter.line_segment([pos2(x, wave.top()), pos2(x, wave.bottom())], Stroke::new(1.0, theme::PLAYHEAD_COLOR));
+    painter.line_segment(
+        [pos2(x, wave.top()), pos2(x, wave.bottom())],
+        Stroke::new(1.0, theme::PLAYHEAD_COLOR),
+    );
     Some((row_rect, clicked))
 }
 

@@ -16,5 +16,5 @@ mod transport_ui;
 mod variants_ui;
 mod waveforms;
 
-pub use app::{AppOptions, StemdeckApp, Startup};
+pub use app::{AppOptions, Startup, StemdeckApp};
 pub use settings::Settings;

@@ -11,8 +11,6 @@ use serde::{Deserialize, Serialize};
 pub struct Settings {
     /// The session file or folder opened last.
     pub last_session: Option<PathBuf>,
-    /// Whether the bundled demo has been offered once already.
-    pub demo_seen: bool,
 }
 
 impl Settings {
@@ -38,7 +36,9 @@ impl Settings {
 
     /// Write the settings (temporary file, then rename).
     pub fn save(&self) -> std::io::Result<()> {
-        let Some(file) = Self::file() else { return Ok(()) };
+        let Some(file) = Self::file() else {
+            return Ok(());
+        };
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir)?;
         }

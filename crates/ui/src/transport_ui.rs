@@ -21,7 +21,11 @@ pub fn meter_ui(ui: &mut egui::Ui, level: f32, width: f32, label: &str) -> egui:
     let mut bar = rect;
     bar.set_width(rect.width() * f);
     painter.rect_filled(bar, 2.0, color);
-    let db = if level > 0.0 { format!("{:.1} dBFS", 20.0 * level.log10()) } else { "-inf dBFS".into() };
+    let db = if level > 0.0 {
+        format!("{:.1} dBFS", 20.0 * level.log10())
+    } else {
+        "-inf dBFS".into()
+    };
     response.on_hover_text(format!("{label}: {db}"))
 }
 
@@ -29,12 +33,16 @@ impl StemdeckApp {
     /// Read the engine's meters (peak since last frame) into decaying display levels.
     pub(crate) fn update_meters(&mut self) -> (Vec<f32>, f32) {
         let n = self.doc.as_ref().map_or(0, |d| d.session.stems.len());
-        let Some(engine) = &self.engine else { return (vec![0.0; n], 0.0) };
+        let Some(engine) = &self.engine else {
+            return (vec![0.0; n], 0.0);
+        };
         let fb = engine.feedback();
         let decay = 0.85;
         let mut stems = Vec::with_capacity(n);
         for i in 0..n {
-            let (p, _) = fb.stem_meter(i).map_or((0.0, 0.0), stemdeck_engine::Meter::take);
+            let (p, _) = fb
+                .stem_meter(i)
+                .map_or((0.0, 0.0), stemdeck_engine::Meter::take);
             let old = self.meter_display.get(i).copied().unwrap_or(0.0);
             stems.push(p.max(old * decay));
         }
@@ -49,16 +57,26 @@ impl StemdeckApp {
         let (_, master) = self.update_meters();
         ui.horizontal(|ui| {
             ui.spacing_mut().item_spacing.x = 8.0;
-            let playing = self.engine.as_ref().is_some_and(|e| e.feedback().is_playing());
+            let playing = self
+                .engine
+                .as_ref()
+                .is_some_and(|e| e.feedback().is_playing());
             let has_doc = self.doc.is_some();
             let play = ui
-                .add_enabled(has_doc, egui::Button::new(if playing { "⏸ Pause" } else { "▶ Play" }).min_size(vec2(84.0, 26.0)))
+                .add_enabled(
+                    has_doc,
+                    egui::Button::new(if playing { "Pause" } else { "Play" })
+                        .min_size(vec2(84.0, 26.0)),
+                )
                 .on_hover_text("Play / pause (Space)");
             if play.clicked() {
                 self.toggle_play();
             }
             if ui
-                .add_enabled(has_doc, egui::Button::new("⏹ Stop").min_size(vec2(64.0, 26.0)))
+                .add_enabled(
+                    has_doc,
+                    egui::Button::new("Stop").min_size(vec2(64.0, 26.0)),
+                )
                 .on_hover_text("Stop and go to the start (Home goes to the start while playing)")
                 .clicked()
             {
@@ -71,10 +89,14 @@ impl StemdeckApp {
                 (Some(e), Some(d)) => (e.feedback().position(), d.session.sample_rate),
                 _ => (0, 48_000),
             };
-            ui.label(egui::RichText::new(format_time(pos, rate)).monospace().size(18.0))
-                .on_hover_text("Position (minutes:seconds.milliseconds)");
+            ui.label(
+                egui::RichText::new(format_time(pos, rate))
+                    .monospace()
+                    .size(18.0),
+            )
+            .on_hover_text("Position (minutes:seconds.milliseconds)");
             let loop_btn = ui
-                .add_enabled(has_doc, egui::Button::new("🔁 Loop").selected(self.looping))
+                .add_enabled(has_doc, egui::Button::new("Loop").selected(self.looping))
                 .on_hover_text("Loop the region dragged on the ruler (L)");
             if loop_btn.clicked() {
                 self.toggle_loop();
@@ -85,12 +107,23 @@ impl StemdeckApp {
                 let shortcut = ui.ctx().format_shortcut(&SHORTCUT_EXPORT);
                 let busy = self.export.running();
                 let export = ui
-                    .add_enabled(has_doc && !busy, egui::Button::new("⬇ Export stems").fill(theme::parse_color("#2E6FD8")).min_size(vec2(120.0, 26.0)))
-                    .on_hover_text(format!("Export every stem with the last settings ({shortcut})"));
+                    .add_enabled(
+                        has_doc && !busy,
+                        egui::Button::new("Export stems")
+                            .fill(theme::parse_color("#2E6FD8"))
+                            .min_size(vec2(120.0, 26.0)),
+                    )
+                    .on_hover_text(format!(
+                        "Export every stem with the last settings ({shortcut})"
+                    ));
                 if export.clicked() {
                     self.start_export();
                 }
-                if ui.add_enabled(has_doc, egui::Button::new("Options…")).on_hover_text("Export options").clicked() {
+                if ui
+                    .add_enabled(has_doc, egui::Button::new("Options…"))
+                    .on_hover_text("Export options")
+                    .clicked()
+                {
                     self.export.show_options = true;
                 }
                 self.export_progress_ui(ui);

@@ -9,16 +9,38 @@ use crate::app::StemdeckApp;
 /// The built-in variants for this session: Full mix; and, when a stem is the vocals,
 /// Instrumental (vocals muted) and A cappella (vocals soloed).
 pub fn builtin_variants(session: &Session) -> Vec<MixVariant> {
-    let vocals: Vec<_> = session.stems.iter().filter(|s| classify(&s.name) == Some(Role::Vocals)).map(|s| s.id).collect();
-    let mut v = vec![MixVariant { name: "Full mix".into(), stems: Vec::new() }];
+    let vocals: Vec<_> = session
+        .stems
+        .iter()
+        .filter(|s| classify(&s.name) == Some(Role::Vocals))
+        .map(|s| s.id)
+        .collect();
+    let mut v = vec![MixVariant {
+        name: "Full mix".into(),
+        stems: Vec::new(),
+    }];
     if !vocals.is_empty() {
         v.push(MixVariant {
             name: "Instrumental".into(),
-            stems: vocals.iter().map(|id| VariantStem { stem: *id, mute: true, solo: false }).collect(),
+            stems: vocals
+                .iter()
+                .map(|id| VariantStem {
+                    stem: *id,
+                    mute: true,
+                    solo: false,
+                })
+                .collect(),
         });
         v.push(MixVariant {
             name: "A cappella".into(),
-            stems: vocals.iter().map(|id| VariantStem { stem: *id, mute: false, solo: true }).collect(),
+            stems: vocals
+                .iter()
+                .map(|id| VariantStem {
+                    stem: *id,
+                    mute: false,
+                    solo: true,
+                })
+                .collect(),
         });
     }
     v
@@ -47,7 +69,11 @@ impl StemdeckApp {
             ui.label("Mix:");
             for v in &builtins {
                 let on = session.matches_variant(v);
-                if ui.selectable_label(on, &v.name).on_hover_text(describe(&session, v)).clicked() {
+                if ui
+                    .selectable_label(on, &v.name)
+                    .on_hover_text(describe(&session, v))
+                    .clicked()
+                {
                     apply = Some(v.clone());
                 }
             }
@@ -55,7 +81,10 @@ impl StemdeckApp {
             for (i, v) in saved.iter().enumerate() {
                 if renaming == Some(i) {
                     let mut name = v.name.clone();
-                    let r = ui.add(egui::TextEdit::singleline(&mut name).desired_width(100.0));
+                    let label = ui.label("Name:");
+                    let r = ui
+                        .add(egui::TextEdit::singleline(&mut name).desired_width(100.0))
+                        .labelled_by(label.id);
                     let done = r.lost_focus();
                     if !done {
                         r.request_focus();
@@ -64,7 +93,10 @@ impl StemdeckApp {
                     continue;
                 }
                 let on = session.matches_variant(v);
-                let r = ui.selectable_label(on, &v.name).on_hover_text(format!("{}\nRight-click to rename or delete", describe(&session, v)));
+                let r = ui.selectable_label(on, &v.name).on_hover_text(format!(
+                    "{}\nRight-click to rename or delete",
+                    describe(&session, v)
+                ));
                 if r.clicked() {
                     apply = Some(v.clone());
                 }
@@ -77,7 +109,11 @@ impl StemdeckApp {
                     }
                 });
             }
-            if ui.button("＋ Save current").on_hover_text("Save the stems' current mute/solo state as a variant").clicked() {
+            if ui
+                .button("+ Save current")
+                .on_hover_text("Save the stems' current mute/solo state as a variant")
+                .clicked()
+            {
                 add = true;
             }
         });
@@ -85,7 +121,11 @@ impl StemdeckApp {
             self.renaming_variant = Some(i);
         }
         if let Some((i, name, done)) = renamed {
-            if let Some(var) = self.doc.as_mut().and_then(|d| d.session.variants.get_mut(i)) {
+            if let Some(var) = self
+                .doc
+                .as_mut()
+                .and_then(|d| d.session.variants.get_mut(i))
+            {
                 var.name = name;
             }
             if done {
@@ -129,5 +169,9 @@ fn describe(session: &Session, v: &MixVariant) -> String {
             }
         })
         .collect();
-    if parts.is_empty() { "Every stem on".into() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "Every stem on".into()
+    } else {
+        parts.join(", ")
+    }
 }
