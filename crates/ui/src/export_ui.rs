@@ -114,6 +114,11 @@ impl StemdeckApp {
         }
     }
 
+    /// The last finished export, if any.
+    pub fn export_report(&self) -> Option<&ExportReport> {
+        self.export.last_report.as_ref()
+    }
+
     pub fn cancel_export(&mut self) {
         if let Some(job) = &self.export.job {
             job.cancel.store(true, Ordering::Relaxed);

@@ -51,6 +51,17 @@ pub fn toggle_ui(
     r
 }
 
+/// The payload dropped on `resp` this frame, if it is a `P`. (egui's own
+/// `dnd_release_payload` takes the payload whatever its type, so a zone that accepts two
+/// kinds must look before it takes.)
+fn release<P: std::any::Any + Send + Sync>(resp: &egui::Response) -> Option<std::sync::Arc<P>> {
+    if egui::DragAndDrop::has_payload_of_type::<P>(&resp.ctx) {
+        resp.dnd_release_payload::<P>()
+    } else {
+        None
+    }
+}
+
 /// A drag handle: three short lines.
 fn grip_ui(ui: &mut egui::Ui, color: Color32) -> egui::Response {
     let (rect, resp) = ui.allocate_exact_size(vec2(14.0, 20.0), Sense::click_and_drag());
@@ -460,10 +471,8 @@ impl StemdeckApp {
                 Stroke::new(3.0, Color32::WHITE),
             );
         }
-        let dropped = resp
-            .dnd_release_payload::<TrackDrag>()
-            .map(|d| (*d).clone());
-        let lane_dropped = resp.dnd_release_payload::<LaneDrag>().map(|d| d.0);
+        let dropped = release::<TrackDrag>(&resp).map(|d| (*d).clone());
+        let lane_dropped = release::<LaneDrag>(&resp).map(|d| d.0);
         ui.add_space(4.0);
         let index = pointer.map_or(row_rects.len(), index_at);
         (dropped.is_some() || lane_dropped.is_some()).then_some((
@@ -533,8 +542,7 @@ impl StemdeckApp {
             );
         }
         ui.add_space(4.0);
-        resp.dnd_release_payload::<TrackDrag>()
-            .map(|d| (*d).clone())
+        release::<TrackDrag>(&resp).map(|d| (*d).clone())
     }
 
     fn new_stem_zone_ui(&mut self, ui: &mut egui::Ui) -> Option<TrackDrag> {

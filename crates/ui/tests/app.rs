@@ -315,3 +315,108 @@ fn save_and_reopen_keep_every_edit() {
             .mute
     );
 }
+
+#[test]
+fn dragging_a_lane_by_its_handle_reorders_the_stems() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(&session_file(dir.path()));
+    let from = h.get_by_label("Move Instruments").rect().center();
+    let to = h.get_by_label("Move Drums").rect().center() + egui::vec2(40.0, 0.0);
+    h.drag_at(from);
+    h.run_steps(2);
+    for k in 1..=10 {
+        h.hover_at(from + (to - from) * (k as f32 / 10.0));
+        h.run_steps(1);
+    }
+    h.drop_at(to);
+    h.run();
+    let names: Vec<&str> = session(&h).stems.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["Instruments", "Drums", "Bass", "Vocals"]);
+    // The engine's stems follow (meters are per stem, in this order).
+    let plan_ids: Vec<_> = h.state().engine.as_ref().unwrap().plan().stems.iter().map(|s| s.stem).collect();
+    let ids: Vec<_> = session(&h).stems.iter().map(|s| s.id).collect();
+    assert_eq!(plan_ids, ids);
+}
+
+#[test]
+fn dragging_on_the_ruler_sets_a_loop_and_l_toggles_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(&session_file(dir.path()));
+    let ruler = h.get_by_label("Timeline").rect();
+    let (a, b) = (ruler.left() + ruler.width() * 0.35, ruler.left() + ruler.width() * 0.55);
+    let y = ruler.center().y;
+    h.drag_at(egui::pos2(a, y));
+    h.run_steps(2);
+    for k in 1..=8 {
+        h.hover_at(egui::pos2(a + (b - a) * k as f32 / 8.0, y));
+        h.run_steps(1);
+    }
+    h.drop_at(egui::pos2(b, y));
+    h.run();
+    let app = h.state();
+    assert!(app.looping);
+    let (s, e) = app.loop_region;
+    assert!(e > s);
+    let engine_loop = app.engine.as_ref().unwrap().loop_region();
+    assert_eq!(engine_loop, Some((s, e)));
+    h.key_press(egui::Key::L);
+    h.run();
+    assert!(!h.state().looping);
+    assert_eq!(h.state().engine.as_ref().unwrap().loop_region(), None);
+}
+
+#[test]
+fn opening_with_unsaved_changes_asks_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = session_file(dir.path());
+    let mut h = harness(&file);
+    h.get_by_label("Mute Bass").click();
+    h.run();
+    let other = tempfile::tempdir().unwrap();
+    let other_file = session_file(other.path());
+    h.state_mut().open(vec![other_file.clone()]);
+    h.run();
+    h.get_by_label("Cancel").click();
+    h.run_steps(3);
+    // Cancelled: still the same session, edit kept.
+    assert!(session(&h).stems.iter().find(|s| s.name == "Bass").unwrap().mute);
+    h.state_mut().open(vec![other_file.clone()]);
+    h.run();
+    h.get_by_label("Don't save").click();
+    h.run_steps(3);
+    assert_eq!(h.state().doc.as_ref().unwrap().path.as_deref(), Some(other_file.as_path()));
+    assert!(!session(&h).stems.iter().any(|s| s.mute));
+}
+
+#[test]
+fn song_information_is_editable_and_undoable() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(&session_file(dir.path()));
+    h.get_by_label("Title").focus();
+    h.run();
+    h.get_by_label("Title").type_text(" (Mix 2)");
+    h.run();
+    h.key_press(egui::Key::Tab);
+    h.run();
+    assert_eq!(session(&h).song.title, "Kittest Song (Mix 2)");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run();
+    assert_eq!(session(&h).song.title, "Kittest Song");
+}
+
+#[test]
+fn the_export_button_exports_every_stem_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(&session_file(dir.path()));
+    h.get_by_label("Export stems").click();
+    h.run_steps(2);
+    h.state_mut().wait_for_export();
+    h.run_steps(2);
+    let report = h.state().export_report().expect("an export report");
+    let names: Vec<String> = report.files.iter().map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    for stem in ["Drums", "Bass", "Vocals", "Instruments", "Master"] {
+        assert!(names.iter().any(|n| n.contains(stem)), "{stem} in {names:?}");
+    }
+    assert!(report.files.iter().all(|f| f.path.exists()));
+    h.get_by_label("Show folder");
+}
