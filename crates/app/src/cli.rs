@@ -24,6 +24,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Open the desktop app on the bundled demo session.
+    Demo,
     /// Open the desktop app on a session file, a folder, or audio files.
     Open {
         #[arg(value_name = "SESSION.json|FOLDER|FILES")]
@@ -57,6 +59,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         return crate::gui::run(Vec::new());
     };
     match command {
+        Command::Demo => {
+            let demo = crate::gui::install_demo().ok_or_else(|| anyhow::anyhow!("cannot install the demo session (no writable data folder)"))?;
+            crate::gui::run(vec![demo])
+        }
         Command::Open { inputs } => {
             crate::gui::check_paths(&inputs)?;
             crate::gui::run(inputs)

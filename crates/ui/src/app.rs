@@ -136,6 +136,11 @@ impl StemdeckApp {
         app
     }
 
+    /// Whether every waveform overview is computed.
+    pub fn waveforms_ready(&self) -> bool {
+        self.waveforms.progress().is_none()
+    }
+
     pub fn notify(&mut self, level: Level, text: impl Into<String>) {
         let text = text.into();
         // The same news again refreshes the one shown instead of stacking up.
