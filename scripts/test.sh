@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
 cargo build --workspace --all-targets --locked
+# The end-to-end tests run the binary built exactly like this (its own feature set);
+# build it once here rather than inside the first test.
+cargo build --locked -p stemdeck --bin stemdeck
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else
