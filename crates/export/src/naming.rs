@@ -70,7 +70,9 @@ pub fn safe_file_name(name: &str) -> String {
         truncate: true,
         replacement: "_",
     };
-    sanitize_filename::sanitize_with_options(name.trim(), opts)
+    // Trailing dots and spaces go first: sanitize-filename would turn them into "_".
+    let name = name.trim().trim_end_matches(['.', ' ']);
+    sanitize_filename::sanitize_with_options(name, opts)
         .trim_end_matches(['.', ' '])
         .to_owned()
 }
