@@ -1,0 +1,503 @@
+//! Benchmark of the live engine, fed by its real reader thread (no device).
+//!
+//!     cargo run --release -p stemdeck_engine --example engine_bench \
+//!         [all|cost|cost-fast|cost-paced|reader|rss]
+//!
+//! * `cost`   — time of `Processor::process` per 512-frame block at 48 kHz for 16, 64,
+//!   128 and 256 tracks (mono and stereo, auto-grouped into 5 stems); only the `process`
+//!   call is timed. Two ways: back to back (`cost-fast`: each block as soon as the reader
+//!   has queued it, caches warm) and paced like a device (`cost-paced`: one block every
+//!   10.67 ms, the feed full, caches cold between callbacks — what the audio thread sees).
+//! * `reader` — frames per second the reader thread delivers for 64 tracks when the
+//!   processor consumes as fast as it can.
+//! * `rss`    — VmRSS / VmHWM of a 64-track × 10-minute session: right after opening, with
+//!   the feed full, and while playing as fast as the reader allows (run in a child process
+//!   by `all`, so the peak is that session's own).
+//!
+//! Sources are 24-bit WAV files generated once into $STEMDECK_BENCH_DIR (default: the
+//! system temp dir); a few distinct files are shared by all tracks (each track still has
+//! its own decoder). This is a benchmark: it prints, it never asserts timings.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use stemdeck_engine::{AHEAD_SECONDS, Engine, FEED_BLOCK, Processor};
+use stemdeck_session::{Session, Song, Track, TrackId};
+
+const RATE: u32 = 48_000;
+const BLOCK: usize = 512;
+const BUDGET_US: f64 = BLOCK as f64 * 1e6 / RATE as f64;
+const TIMED_BLOCKS: usize = 3000;
+const WARMUP_BLOCKS: usize = 32;
+
+/// Track names (auto-grouped: 3 Drums, 1 Bass, 2 Vocals, 1 Instruments, 1 FX per 8
+/// tracks) and their channel counts.
+const NAMES: [(&str, u16); 8] = [
+    ("Kick In", 1),
+    ("Snare Top", 1),
+    ("Overheads", 2),
+    ("Bass DI", 1),
+    ("Lead Vox", 1),
+    ("BGVs", 2),
+    ("Keys", 2),
+    ("FX Riser", 2),
+];
+
+fn main() {
+    let mode = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    let dir = std::env::var_os("STEMDECK_BENCH_DIR")
+        .map_or_else(|| std::env::temp_dir().join("stemdeck-engine-bench"), PathBuf::from);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("cannot create {}: {e}", dir.display());
+        std::process::exit(1);
+    }
+    println!("engine_bench: {}", machine());
+    match mode.as_str() {
+        "cost" => cost(&dir, &[Pace::Fast, Pace::RealTime]),
+        "cost-fast" => cost(&dir, &[Pace::Fast]),
+        "cost-paced" => cost(&dir, &[Pace::RealTime]),
+        "reader" => reader(&dir),
+        "rss" => rss(&dir),
+        "all" => {
+            // First, in a fresh process, so VmHWM is the long session's alone.
+            rss_in_child();
+            cost(&dir, &[Pace::Fast, Pace::RealTime]);
+            reader(&dir);
+        }
+        other => {
+            eprintln!("unknown mode {other:?}: use all, cost, cost-fast, cost-paced, reader or rss");
+            std::process::exit(2);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Processing cost per block
+
+#[derive(Clone, Copy, PartialEq)]
+enum Pace {
+    /// Back to back: each block as soon as the reader has queued it.
+    Fast,
+    /// One block every 10.67 ms, as a device would call: the feed stays full and the
+    /// caches go cold between callbacks.
+    RealTime,
+}
+
+fn cost(dir: &Path, paces: &[Pace]) {
+    println!();
+    println!(
+        "== Callback cost per {BLOCK}-frame block at {} kHz (budget {:.2} ms), {TIMED_BLOCKS} timed blocks after {WARMUP_BLOCKS} warm-up ones, fed by the reader thread",
+        RATE / 1000,
+        BUDGET_US / 1000.0
+    );
+    let counts = [16, 64, 128, 256];
+    for &pace in paces {
+        println!();
+        match pace {
+            Pace::Fast => println!(
+                "-- back to back: before each block wait until queued() >= {BLOCK} + {FEED_BLOCK} (see below), then time process()"
+            ),
+            Pace::RealTime => println!(
+                "-- paced like a device: one block every {:.2} ms (sleep until the next deadline), then time process()",
+                BUDGET_US / 1000.0
+            ),
+        }
+        println!(
+            "| tracks | channels | stems | mean µs | p50 µs | p99 µs | max µs | mean % | p99 % | max % | blocks switched out | not switched out: p99 µs / max µs / max % | starved | song × RT | load |"
+        );
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|");
+        for &n in &counts {
+            let s = session(dir, n, 40.0, 4);
+            let (channels, stems) = shape(&s);
+            let mut engine = Engine::new(&s);
+            let Some(mut p) = engine.take_processor() else {
+                eprintln!("no processor");
+                return;
+            };
+            engine.play();
+            let mut out = vec![0.0f32; BLOCK * 2];
+            for _ in 0..WARMUP_BLOCKS {
+                wait_queued(&p, enough(&p));
+                p.process(&mut out, 2);
+            }
+            if pace == Pace::RealTime {
+                let full_at = (AHEAD_SECONDS * RATE as f32) as usize - 2 * FEED_BLOCK;
+                wait_queued(&p, full_at);
+            }
+            let starved_before = engine.feedback().starved();
+            let mut times = Vec::with_capacity(TIMED_BLOCKS);
+            // Blocks during which this thread was switched out (preempted by another
+            // job on this shared machine, or a page fault that slept) are also kept
+            // apart, to tell the engine's cost from the scheduler's.
+            let mut undisturbed = Vec::with_capacity(TIMED_BLOCKS);
+            let start_pos = p.position();
+            let wall = Instant::now();
+            let period = Duration::from_secs_f64(BUDGET_US / 1e6);
+            let mut deadline = Instant::now();
+            for _ in 0..TIMED_BLOCKS {
+                match pace {
+                    Pace::Fast => wait_queued(&p, enough(&p)),
+                    Pace::RealTime => {
+                        deadline += period;
+                        if let Some(d) = deadline.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(d);
+                        }
+                    }
+                }
+                let switches = context_switches();
+                let t = Instant::now();
+                p.process(&mut out, 2);
+                let us = t.elapsed().as_secs_f64() * 1e6;
+                times.push(us);
+                if context_switches() == switches {
+                    undisturbed.push(us);
+                }
+                std::hint::black_box(&out);
+            }
+            let wall = wall.elapsed().as_secs_f64();
+            let played = p.position() - start_pos;
+            let switched = times.len() - undisturbed.len();
+            let st = Stats::of(&mut times);
+            let un = Stats::of(&mut undisturbed);
+            println!(
+                "| {n} | {channels} | {stems} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {switched} | {:.1} / {:.1} / {:.2} | {} | {:.1} | {} |",
+                st.mean,
+                st.p50,
+                st.p99,
+                st.max,
+                pct(st.mean),
+                pct(st.p99),
+                pct(st.max),
+                un.p99,
+                un.max,
+                pct(un.max),
+                engine.feedback().starved() - starved_before,
+                played as f64 / RATE as f64 / wall,
+                loadavg(),
+            );
+        }
+    }
+    println!();
+    println!(
+        "(% = share of the {:.2} ms real-time budget of one block; goal: 128 tracks < 10 %. \
+         song × RT = song time played / wall time of the timed loop.)",
+        BUDGET_US / 1000.0
+    );
+}
+
+/// Voluntary + involuntary context switches of the calling thread so far.
+fn context_switches() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/status")
+        .map(|s| {
+            s.lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Frames to wait for before a block. `queued()` counts samples already in the rings,
+/// but the reader publishes a block's position (which `process` needs) only after all
+/// its samples: with just `queued() >= 512` a callback can land in between and play
+/// silence (seen: dozens of starved blocks in 3000 on a loaded machine). One more feed
+/// block queued guarantees 512 published frames.
+fn enough(p: &Processor) -> usize {
+    (BLOCK + FEED_BLOCK).min(remaining(p)).max(1)
+}
+
+fn remaining(p: &Processor) -> usize {
+    p.len().saturating_sub(p.position()) as usize
+}
+
+/// Wait (sleeping, so the reader has the CPU) until `frames` are queued.
+fn wait_queued(p: &Processor, frames: usize) {
+    let t = Instant::now();
+    while p.queued() < frames {
+        if t.elapsed() > Duration::from_secs(60) {
+            eprintln!("reader stalled: {} queued, {frames} wanted", p.queued());
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
+
+struct Stats {
+    mean: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl Stats {
+    fn of(v: &mut [f64]) -> Stats {
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| v.get(((v.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
+        Stats {
+            mean: v.iter().sum::<f64>() / v.len().max(1) as f64,
+            p50: at(0.5),
+            p99: at(0.99),
+            max: v.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
+fn pct(us: f64) -> f64 {
+    us / BUDGET_US * 100.0
+}
+
+// ---------------------------------------------------------------------------------------
+// Reader throughput
+
+fn reader(dir: &Path) {
+    println!();
+    println!("== Reader throughput, 64 tracks, processor consuming as fast as it can");
+    let s = session(dir, 64, 40.0, 4);
+    let (channels, stems) = shape(&s);
+    for run in 1..=3 {
+        let mut engine = Engine::new(&s);
+        let Some(mut p) = engine.take_processor() else { return };
+        // Start from an empty feed: the first blocks are waited for, not pre-read.
+        engine.play();
+        let mut out = vec![0.0f32; BLOCK * 2];
+        let t = Instant::now();
+        let mut busy = Duration::ZERO;
+        while remaining(&p) > 0 {
+            if p.queued() >= enough(&p) {
+                let b = Instant::now();
+                p.process(&mut out, 2);
+                busy += b.elapsed();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        let wall = t.elapsed().as_secs_f64();
+        let frames = p.position() as f64;
+        println!(
+            "run {run}: 64 tracks ({channels} channels, {stems} stems), {:.0} s of song in {:.2} s: {:.0} frames/s = {:.1} × real time (processor busy {:.0} % of it) | load {}",
+            frames / RATE as f64,
+            wall,
+            frames / wall,
+            frames / wall / RATE as f64,
+            busy.as_secs_f64() / wall * 100.0,
+            loadavg()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Memory
+
+fn rss_in_child() {
+    let Ok(exe) = std::env::current_exe() else {
+        eprintln!("cannot find own executable; run the `rss` mode by hand");
+        return;
+    };
+    match std::process::Command::new(exe).arg("rss").status() {
+        Ok(s) if s.success() => {}
+        Ok(s) => eprintln!("rss run failed: {s}"),
+        Err(e) => eprintln!("rss run failed: {e}"),
+    }
+}
+
+fn rss(dir: &Path) {
+    const SECONDS: f32 = 600.0;
+    println!();
+    println!("== Memory, 64 tracks × 10 minutes, playing as fast as the reader allows");
+    let t = Instant::now();
+    let s = session(dir, 64, SECONDS, 2);
+    let (channels, stems) = shape(&s);
+    println!(
+        "session: 64 tracks ({channels} channels, {stems} stems) from 4 distinct 24-bit WAV files ({:.1} s to generate/check)",
+        t.elapsed().as_secs_f64()
+    );
+    let before = status_kb("VmRSS");
+    println!("VmRSS before opening: {:.1} MB", mb(before));
+    let t = Instant::now();
+    let mut engine = Engine::new(&s);
+    let opened = status_kb("VmRSS");
+    println!(
+        "VmRSS right after Engine::new ({:.0} ms): {:.1} MB",
+        t.elapsed().as_secs_f64() * 1000.0,
+        mb(opened)
+    );
+    let Some(mut p) = engine.take_processor() else { return };
+    let full_at = (AHEAD_SECONDS * RATE as f32) as usize - 2 * FEED_BLOCK;
+    wait_queued(&p, full_at);
+    println!("VmRSS with the feed full (not playing yet): {:.1} MB", mb(status_kb("VmRSS")));
+    engine.play();
+    let mut out = vec![0.0f32; BLOCK * 2];
+    let wall = Instant::now();
+    let mut next_report = 0u64;
+    let step = 60 * RATE as u64;
+    let two_minutes = 120 * RATE as u64;
+    let mut peak_rss = 0u64;
+    println!("| song position | wall s | VmRSS MB | VmHWM MB | load |");
+    println!("|---:|---:|---:|---:|---|");
+    loop {
+        let pos = p.position();
+        if pos >= next_report {
+            let rss = status_kb("VmRSS");
+            peak_rss = peak_rss.max(rss);
+            println!(
+                "| {:.0}:{:02} | {:.1} | {:.1} | {:.1} | {} |",
+                (pos / RATE as u64) / 60,
+                (pos / RATE as u64) % 60,
+                wall.elapsed().as_secs_f64(),
+                mb(rss),
+                mb(status_kb("VmHWM")),
+                loadavg()
+            );
+            next_report += step;
+        }
+        if remaining(&p) == 0 {
+            break;
+        }
+        // At least 2 minutes of song; the whole song unless that takes > 2 min of wall time.
+        if pos >= two_minutes && wall.elapsed() > Duration::from_secs(120) {
+            println!("(stopped after 2 min of wall time)");
+            break;
+        }
+        if p.queued() >= enough(&p) {
+            p.process(&mut out, 2);
+        } else {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+    let pos = p.position();
+    let wall = wall.elapsed().as_secs_f64();
+    println!(
+        "played {:.1} s of song in {:.1} s ({:.1} × real time), starved callbacks {}",
+        pos as f64 / RATE as f64,
+        wall,
+        pos as f64 / RATE as f64 / wall,
+        engine.feedback().starved()
+    );
+    println!(
+        "VmRSS: after opening {:.1} MB, highest sampled while playing {:.1} MB, at the end {:.1} MB; VmHWM (peak of this process) {:.1} MB (goal < 200 MB) | load {}",
+        mb(opened),
+        mb(peak_rss),
+        mb(status_kb("VmRSS")),
+        mb(status_kb("VmHWM")),
+        loadavg()
+    );
+}
+
+fn status_kb(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key) && l[key.len()..].starts_with(':'))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn mb(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
+
+// ---------------------------------------------------------------------------------------
+// Sessions
+
+/// `tracks` tracks of `seconds`, named after [`NAMES`] in turn; `variants` distinct
+/// files per channel layout are shared by all tracks. Auto-grouped.
+fn session(dir: &Path, tracks: usize, seconds: f32, variants: usize) -> Session {
+    let mut s = Session::new(
+        RATE,
+        Song {
+            title: format!("Engine bench {tracks}"),
+            ..Song::default()
+        },
+    );
+    for i in 0..tracks {
+        let (name, channels) = NAMES[i % NAMES.len()];
+        let variant = (i / NAMES.len()) % variants.max(1);
+        let path = source(dir, channels, variant, seconds);
+        s.tracks.push(Track::new(
+            TrackId(i as u32 + 1),
+            format!("{name} {}", i / NAMES.len() + 1),
+            path,
+        ));
+    }
+    stemdeck_session::grouping::auto_group(&mut s);
+    s
+}
+
+/// Channel count of all tracks and the number of non-empty stems.
+fn shape(s: &Session) -> (usize, usize) {
+    let channels = NAMES
+        .iter()
+        .cycle()
+        .take(s.tracks.len())
+        .map(|(_, c)| *c as usize)
+        .sum();
+    (channels, s.stems.iter().filter(|st| !st.tracks.is_empty()).count())
+}
+
+/// A generated 24-bit WAV (made once, reused while its size is right).
+fn source(dir: &Path, channels: u16, variant: usize, seconds: f32) -> PathBuf {
+    let frames = (seconds * RATE as f32) as u64;
+    let path = dir.join(format!("src-{channels}ch-{variant}-{}s.wav", seconds as u32));
+    let want = 44 + frames * u64::from(channels) * 3;
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() == want) {
+        return path;
+    }
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: RATE,
+        bits_per_sample: 24,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let tmp = path.with_extension("tmp");
+    let written = (|| -> Result<(), hound::Error> {
+        let mut w = hound::WavWriter::create(&tmp, spec)?;
+        // A tone under a slow tremolo plus a little noise: non-trivial samples.
+        let f = 55.0 * (1 + variant + 2 * channels as usize) as f32;
+        let mut noise = 0x2545_F491_u32 ^ (variant as u32 * 7919 + channels as u32);
+        for n in 0..frames {
+            let t = n as f32 / RATE as f32;
+            let env = 0.6 + 0.4 * (t * 0.7 * std::f32::consts::TAU).sin();
+            let tone = (t * f * std::f32::consts::TAU).sin() * 0.3 * env;
+            for _ in 0..channels {
+                noise ^= noise << 13;
+                noise ^= noise >> 17;
+                noise ^= noise << 5;
+                let v = tone + (noise as f32 / u32::MAX as f32 - 0.5) * 0.02;
+                w.write_sample((v * 8_388_607.0) as i32)?;
+            }
+        }
+        w.finalize()
+    })();
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, &path).map_err(hound::Error::from)) {
+        eprintln!("cannot write {}: {e}", path.display());
+        std::process::exit(1);
+    }
+    path
+}
+
+// ---------------------------------------------------------------------------------------
+// Machine
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores, {cpu}, load average {}", loadavg())
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
