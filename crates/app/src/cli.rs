@@ -60,7 +60,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match command {
         Command::Demo => {
-            let demo = crate::gui::install_demo().ok_or_else(|| anyhow::anyhow!("cannot install the demo session (no writable data folder)"))?;
+            let demo = crate::gui::install_demo().ok_or_else(|| {
+                anyhow::anyhow!("cannot install the demo session (no writable data folder)")
+            })?;
             crate::gui::run(vec![demo])
         }
         Command::Open { inputs } => {

@@ -32,8 +32,7 @@ use crate::AudioError;
 
 /// File extensions Stemdeck offers to open (lower case).
 pub const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "wave", "bwf", "aif", "aiff", "aifc", "flac", "mp3", "ogg", "oga", "m4a", "mp4",
-    "caf",
+    "wav", "wave", "bwf", "aif", "aiff", "aifc", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "caf",
 ];
 
 /// After this many packets in a row fail to decode, the file is given up on.
@@ -127,7 +126,12 @@ fn open_reader(path: &Path) -> Result<Box<dyn FormatReader>, AudioError> {
         hint.with_extension(ext);
     }
     symphonia::default::get_probe()
-        .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
         .map_err(|e| AudioError::Unsupported {
             path: path.to_owned(),
             reason: describe(&e),
@@ -220,7 +224,11 @@ impl Decoder {
             decoded_end_ts: i64::MIN,
             first_ts: None,
             ts_are_frames,
-            preroll: if is_lossless(&info.codec) { 0 } else { LOSSY_PREROLL },
+            preroll: if is_lossless(&info.codec) {
+                0
+            } else {
+                LOSSY_PREROLL
+            },
             info,
         })
     }
@@ -312,7 +320,9 @@ impl Decoder {
         let target = i64::try_from(self.start_skip.saturating_add(frame))
             .ok()
             .and_then(|f| first.checked_add(f));
-        let Some(target) = target else { return Ok(false) };
+        let Some(target) = target else {
+            return Ok(false);
+        };
         for backoff in SEEK_RETRY_BACKOFF {
             let back = i64::try_from(self.preroll.saturating_add(backoff)).unwrap_or(i64::MAX);
             let ts = target.saturating_sub(back).max(first);
@@ -517,7 +527,12 @@ fn is_lossless(codec: &str) -> bool {
 fn playable_frames(packet: &Packet, trims_in_dur: bool) -> u64 {
     let dur = packet.dur.get();
     if trims_in_dur {
-        dur.saturating_sub(packet.trim_start.get().saturating_add(packet.trim_end.get()))
+        dur.saturating_sub(
+            packet
+                .trim_start
+                .get()
+                .saturating_add(packet.trim_end.get()),
+        )
     } else {
         dur
     }
@@ -571,7 +586,9 @@ impl Mp4Edit {
 fn mp4_edit(path: &Path, track_id: u32) -> Option<Mp4Edit> {
     let mut reader = BufReader::new(File::open(path).ok()?);
     let context = mp4parse::read_mp4(&mut reader).ok()?;
-    let movie_timescale = u32::try_from(context.timescale?.0).ok().filter(|t| *t > 0)?;
+    let movie_timescale = u32::try_from(context.timescale?.0)
+        .ok()
+        .filter(|t| *t > 0)?;
     let track = context
         .tracks
         .iter()
@@ -602,7 +619,12 @@ mod tests {
     use super::*;
 
     fn edit(movie_timescale: u32, segment_duration: u64, media_time: u64) -> Mp4Edit {
-        Mp4Edit { movie_timescale, media_timescale: 44100, segment_duration, media_time }
+        Mp4Edit {
+            movie_timescale,
+            media_timescale: 44100,
+            segment_duration,
+            media_time,
+        }
     }
 
     /// Counting packets gives what the container header says, for every fixture whose
@@ -618,7 +640,9 @@ mod tests {
             }
             let reader = open_reader(&path).unwrap();
             let track = reader.default_track(TrackType::Audio).unwrap();
-            let Some(header) = track.num_frames else { continue };
+            let Some(header) = track.num_frames else {
+                continue;
+            };
             let counted = count_frames(&path, track.id).unwrap();
             assert_eq!(counted, header, "{}", path.display());
             checked += 1;

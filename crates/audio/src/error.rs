@@ -12,7 +12,9 @@ pub enum AudioError {
     },
     #[error("{path}: not a supported audio file ({reason})")]
     Unsupported { path: PathBuf, reason: String },
-    #[error("{path}: {channels} channels; Stemdeck takes mono and stereo files (split or downmix it first)")]
+    #[error(
+        "{path}: {channels} channels; Stemdeck takes mono and stereo files (split or downmix it first)"
+    )]
     TooManyChannels { path: PathBuf, channels: usize },
     #[error("{path}: damaged audio: {reason}")]
     Decode { path: PathBuf, reason: String },

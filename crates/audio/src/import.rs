@@ -26,12 +26,17 @@ pub fn scan_folder(dir: &Path) -> Result<Vec<PathBuf>, AudioError> {
         path: dir.to_owned(),
         reason,
     };
-    let entries = std::fs::read_dir(dir).map_err(|e| folder_err(format!("cannot read folder: {e}")))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| folder_err(format!("cannot read folder: {e}")))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| is_audio_path(p) && p.is_file())
-        .filter(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')))
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+        })
         .collect();
     files.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
     if files.is_empty() {
@@ -88,9 +93,15 @@ pub fn import_files(files: &[PathBuf], title: &str) -> Result<Import, AudioError
         // Two files with the same name (kick.wav, kick.flac) get "kick (2)".
         let n = taken.entry(base.to_lowercase()).or_insert(0);
         *n += 1;
-        let name = if *n == 1 { base } else { format!("{base} ({n})") };
+        let name = if *n == 1 {
+            base
+        } else {
+            format!("{base} ({n})")
+        };
         let path = std::path::absolute(&info.path).unwrap_or_else(|_| info.path.clone());
-        session.tracks.push(Track::new(TrackId(i as u32 + 1), name, path));
+        session
+            .tracks
+            .push(Track::new(TrackId(i as u32 + 1), name, path));
     }
     grouping::auto_group(&mut session);
     Ok(Import {
@@ -227,10 +238,16 @@ pub enum OpenError {
 /// list of audio files.
 pub fn open(paths: &[PathBuf]) -> Result<Opened, OpenError> {
     let Some(first) = paths.first() else {
-        return Err(OpenError::Input { path: PathBuf::new(), reason: "nothing to open".into() });
+        return Err(OpenError::Input {
+            path: PathBuf::new(),
+            reason: "nothing to open".into(),
+        });
     };
     if !first.exists() {
-        return Err(OpenError::Input { path: first.clone(), reason: "no such file or folder".into() });
+        return Err(OpenError::Input {
+            path: first.clone(),
+            reason: "no such file or folder".into(),
+        });
     }
     if paths.len() == 1 && first.is_dir() {
         let import = import_folder(first)?;
@@ -260,16 +277,34 @@ pub fn open(paths: &[PathBuf]) -> Result<Opened, OpenError> {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
             .to_owned();
-        return Ok(Opened { session, session_file: Some(first.clone()), base_dir, infos, problems });
+        return Ok(Opened {
+            session,
+            session_file: Some(first.clone()),
+            base_dir,
+            infos,
+            problems,
+        });
     }
     if let Some(dir) = paths.iter().find(|p| p.is_dir()) {
-        return Err(OpenError::Input { path: dir.clone(), reason: "give either one folder or a list of audio files".into() });
+        return Err(OpenError::Input {
+            path: dir.clone(),
+            reason: "give either one folder or a list of audio files".into(),
+        });
     }
     let base_dir = std::path::absolute(first)
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."));
-    let title = base_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let title = base_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let import = import_files(paths, &title)?;
-    Ok(Opened { session: import.session, session_file: None, base_dir, infos: import.infos, problems: import.problems })
+    Ok(Opened {
+        session: import.session,
+        session_file: None,
+        base_dir,
+        infos: import.infos,
+        problems: import.problems,
+    })
 }

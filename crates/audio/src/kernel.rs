@@ -57,7 +57,11 @@ pub fn balance(pan: f32) -> (f32, f32) {
 
 /// Left/right gains of a track with `channels` channels.
 pub fn channel_gains(channels: usize, gain: f32, pan: f32) -> (f32, f32) {
-    let (l, r) = if channels >= 2 { balance(pan) } else { mono_pan(pan) };
+    let (l, r) = if channels >= 2 {
+        balance(pan)
+    } else {
+        mono_pan(pan)
+    };
     (gain * l, gain * r)
 }
 
@@ -77,8 +81,10 @@ pub fn mix_block(
     frames: usize,
 ) {
     let frames = frames.min(master.capacity());
-    let (Some(ml), Some(mr)) = (master.left.get_mut(..frames), master.right.get_mut(..frames))
-    else {
+    let (Some(ml), Some(mr)) = (
+        master.left.get_mut(..frames),
+        master.right.get_mut(..frames),
+    ) else {
         return;
     };
     ml.fill(0.0);
@@ -90,7 +96,11 @@ pub fn mix_block(
             .zip(&to.stems)
             .all(|(a, b)| a.tracks.len() == b.tracks.len());
     for (i, (stem_to, out)) in to.stems.iter().zip(stems.iter_mut()).enumerate() {
-        let stem_from = if same_shape { from.stems.get(i).unwrap_or(stem_to) } else { stem_to };
+        let stem_from = if same_shape {
+            from.stems.get(i).unwrap_or(stem_to)
+        } else {
+            stem_to
+        };
         let n = frames.min(out.capacity());
         let (Some(sl), Some(sr)) = (out.left.get_mut(..n), out.right.get_mut(..n)) else {
             continue;
@@ -99,7 +109,9 @@ pub fn mix_block(
         sr.fill(0.0);
         for (j, t_to) in stem_to.tracks.iter().enumerate() {
             let t_from = stem_from.tracks.get(j).unwrap_or(t_to);
-            let Some(input) = inputs.get(t_to.track) else { continue };
+            let Some(input) = inputs.get(t_to.track) else {
+                continue;
+            };
             let channels = input.len();
             let g0 = channel_gains(channels, t_from.gain, t_from.pan);
             let g1 = channel_gains(channels, t_to.gain, t_to.pan);
@@ -153,8 +165,8 @@ fn scale(out: &mut [f32], g0: f32, g1: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stemdeck_session::routing::{MixPlan, StemGain, TrackGain};
     use stemdeck_session::StemId;
+    use stemdeck_session::routing::{MixPlan, StemGain, TrackGain};
 
     const N: usize = 64;
 
@@ -168,7 +180,11 @@ mod tests {
                     gain: *gain,
                     tracks: tracks
                         .iter()
-                        .map(|(track, gain, pan)| TrackGain { track: *track, gain: *gain, pan: *pan })
+                        .map(|(track, gain, pan)| TrackGain {
+                            track: *track,
+                            gain: *gain,
+                            pan: *pan,
+                        })
                         .collect(),
                 })
                 .collect(),
@@ -189,7 +205,13 @@ mod tests {
     #[test]
     fn mono_at_centre_is_unity_in_both_channels() {
         let (stems, master) = run(&plan(&[(1.0, &[(0, 1.0, 0.0)])]), &[mono(0.5)]);
-        assert!(stems[0].left.iter().chain(&stems[0].right).all(|x| *x == 0.5));
+        assert!(
+            stems[0]
+                .left
+                .iter()
+                .chain(&stems[0].right)
+                .all(|x| *x == 0.5)
+        );
         assert_eq!(master.left, stems[0].left);
     }
 
@@ -228,7 +250,10 @@ mod tests {
 
     #[test]
     fn silent_tracks_and_missing_inputs_add_nothing() {
-        let p = plan(&[(1.0, &[(0, 0.0, 0.0), (7, 1.0, 0.0)]), (1.0, &[(1, 1.0, 0.0)])]);
+        let p = plan(&[
+            (1.0, &[(0, 0.0, 0.0), (7, 1.0, 0.0)]),
+            (1.0, &[(1, 1.0, 0.0)]),
+        ]);
         let (stems, master) = run(&p, &[mono(0.9), mono(0.25)]);
         assert!(stems[0].left.iter().all(|x| *x == 0.0));
         assert!(master.left.iter().all(|x| *x == 0.25));
@@ -236,9 +261,18 @@ mod tests {
 
     #[test]
     fn stems_sum_exactly_to_the_master() {
-        let p = plan(&[(0.7, &[(0, 0.3, -0.4), (1, 1.2, 0.9)]), (1.3, &[(2, 0.8, 0.1)])]);
+        let p = plan(&[
+            (0.7, &[(0, 0.3, -0.4), (1, 1.2, 0.9)]),
+            (1.3, &[(2, 0.8, 0.1)]),
+        ]);
         let inputs: Vec<Vec<Vec<f32>>> = (0..3)
-            .map(|t| vec![(0..N).map(|i| ((i * (t + 3)) as f32 * 0.37).sin()).collect()])
+            .map(|t| {
+                vec![
+                    (0..N)
+                        .map(|i| ((i * (t + 3)) as f32 * 0.37).sin())
+                        .collect(),
+                ]
+            })
             .collect();
         let (stems, master) = run(&p, &inputs);
         for i in 0..N {
@@ -256,7 +290,11 @@ mod tests {
         let mut master = StereoBuf::new(N);
         mix_block(&from, &to, &[mono(1.0)], &mut stems, &mut master, N);
         let l = &master.left;
-        assert!(l[0] < 1.0 && l[0] > 0.95, "starts near the old gain: {}", l[0]);
+        assert!(
+            l[0] < 1.0 && l[0] > 0.95,
+            "starts near the old gain: {}",
+            l[0]
+        );
         assert_eq!(l[N - 1], 0.0, "ends at the new gain");
         for w in l.windows(2) {
             assert!(w[0] >= w[1] && w[0] - w[1] <= 1.0 / N as f32 + 1e-6);
@@ -269,7 +307,8 @@ mod tests {
         use stemdeck_session::{Session, Song, Track, TrackId};
         let mut s = Session::new(48_000, Song::default());
         for i in 1..=3 {
-            s.tracks.push(Track::new(TrackId(i), format!("t{i}"), "x.wav"));
+            s.tracks
+                .push(Track::new(TrackId(i), format!("t{i}"), "x.wav"));
         }
         let a = s.add_stem("Inst");
         let v = s.add_stem("Vocals");

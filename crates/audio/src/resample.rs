@@ -103,13 +103,17 @@ impl RateConverter {
 
     /// Resample the filled input (`valid` frames of it; the rest counts as silence) and
     /// return the new output frames, one slice per channel, with the delay removed.
-    pub fn process(&mut self, valid: usize) -> Result<(&[Vec<f32>], std::ops::Range<usize>), String> {
+    pub fn process(
+        &mut self,
+        valid: usize,
+    ) -> Result<(&[Vec<f32>], std::ops::Range<usize>), String> {
         let frames_in = self.resampler.input_frames_next();
         let out_frames = self.output.first().map_or(0, |c| c.len());
         let input = SequentialSliceOfVecs::new(&self.input, self.channels, frames_in)
             .map_err(|e| e.to_string())?;
-        let mut output = SequentialSliceOfVecs::new_mut(&mut self.output, self.channels, out_frames)
-            .map_err(|e| e.to_string())?;
+        let mut output =
+            SequentialSliceOfVecs::new_mut(&mut self.output, self.channels, out_frames)
+                .map_err(|e| e.to_string())?;
         let indexing = Indexing::new().partial_len(valid.min(frames_in));
         let (_, produced) = self
             .resampler

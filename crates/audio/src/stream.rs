@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
+use crate::AudioError;
 use crate::decode::{Decoder, FileInfo};
 use crate::resample::{RateConverter, converted_len};
-use crate::AudioError;
 
 pub struct TrackStream {
     decoder: Decoder,
@@ -31,7 +31,12 @@ impl TrackStream {
         let converter = if info.sample_rate == session_rate {
             None
         } else {
-            Some(RateConverter::new(path, info.sample_rate, session_rate, info.channels)?)
+            Some(RateConverter::new(
+                path,
+                info.sample_rate,
+                session_rate,
+                info.channels,
+            )?)
         };
         let len = converted_len(info.frames, info.sample_rate, session_rate);
         let channels = info.channels;
@@ -136,7 +141,11 @@ impl TrackStream {
         Ok(got)
     }
 
-    fn read_converted(&mut self, out: &mut [&mut [f32]], frames: usize) -> Result<usize, AudioError> {
+    fn read_converted(
+        &mut self,
+        out: &mut [&mut [f32]],
+        frames: usize,
+    ) -> Result<usize, AudioError> {
         let mut done = 0;
         while done < frames {
             let carried = self.carry.first().map_or(0, |c| c.len()) - self.carry_pos;
@@ -154,7 +163,9 @@ impl TrackStream {
                 done += n;
                 continue;
             }
-            let Some(conv) = self.converter.as_mut() else { break };
+            let Some(conv) = self.converter.as_mut() else {
+                break;
+            };
             // Feed the next chunk; after the source ends, silence flushes the filter.
             let chunk = conv.chunk_frames();
             let valid = if self.source_done {

@@ -45,8 +45,10 @@ const NAMES: [(&str, u16); 8] = [
 
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_else(|| "all".into());
-    let dir = std::env::var_os("STEMDECK_BENCH_DIR")
-        .map_or_else(|| std::env::temp_dir().join("stemdeck-engine-bench"), PathBuf::from);
+    let dir = std::env::var_os("STEMDECK_BENCH_DIR").map_or_else(
+        || std::env::temp_dir().join("stemdeck-engine-bench"),
+        PathBuf::from,
+    );
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("cannot create {}: {e}", dir.display());
         std::process::exit(1);
@@ -65,7 +67,9 @@ fn main() {
             reader(&dir);
         }
         other => {
-            eprintln!("unknown mode {other:?}: use all, cost, cost-fast, cost-paced, reader or rss");
+            eprintln!(
+                "unknown mode {other:?}: use all, cost, cost-fast, cost-paced, reader or rss"
+            );
             std::process::exit(2);
         }
     }
@@ -191,7 +195,11 @@ fn context_switches() -> u64 {
         .map(|s| {
             s.lines()
                 .filter(|l| l.contains("ctxt_switches:"))
-                .filter_map(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+                .filter_map(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|v| v.parse::<u64>().ok())
+                })
                 .sum()
         })
         .unwrap_or(0)
@@ -232,7 +240,11 @@ struct Stats {
 impl Stats {
     fn of(v: &mut [f64]) -> Stats {
         v.sort_by(f64::total_cmp);
-        let at = |q: f64| v.get(((v.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
+        let at = |q: f64| {
+            v.get(((v.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
         Stats {
             mean: v.iter().sum::<f64>() / v.len().max(1) as f64,
             p50: at(0.5),
@@ -256,7 +268,9 @@ fn reader(dir: &Path) {
     let (channels, stems) = shape(&s);
     for run in 1..=3 {
         let mut engine = Engine::new(&s);
-        let Some(mut p) = engine.take_processor() else { return };
+        let Some(mut p) = engine.take_processor() else {
+            return;
+        };
         // Start from an empty feed: the first blocks are waited for, not pre-read.
         engine.play();
         let mut out = vec![0.0f32; BLOCK * 2];
@@ -321,10 +335,15 @@ fn rss(dir: &Path) {
         t.elapsed().as_secs_f64() * 1000.0,
         mb(opened)
     );
-    let Some(mut p) = engine.take_processor() else { return };
+    let Some(mut p) = engine.take_processor() else {
+        return;
+    };
     let full_at = (AHEAD_SECONDS * RATE as f32) as usize - 2 * FEED_BLOCK;
     wait_queued(&p, full_at);
-    println!("VmRSS with the feed full (not playing yet): {:.1} MB", mb(status_kb("VmRSS")));
+    println!(
+        "VmRSS with the feed full (not playing yet): {:.1} MB",
+        mb(status_kb("VmRSS"))
+    );
     engine.play();
     let mut out = vec![0.0f32; BLOCK * 2];
     let wall = Instant::now();
@@ -434,13 +453,19 @@ fn shape(s: &Session) -> (usize, usize) {
         .take(s.tracks.len())
         .map(|(_, c)| *c as usize)
         .sum();
-    (channels, s.stems.iter().filter(|st| !st.tracks.is_empty()).count())
+    (
+        channels,
+        s.stems.iter().filter(|st| !st.tracks.is_empty()).count(),
+    )
 }
 
 /// A generated 24-bit WAV (made once, reused while its size is right).
 fn source(dir: &Path, channels: u16, variant: usize, seconds: f32) -> PathBuf {
     let frames = (seconds * RATE as f32) as u64;
-    let path = dir.join(format!("src-{channels}ch-{variant}-{}s.wav", seconds as u32));
+    let path = dir.join(format!(
+        "src-{channels}ch-{variant}-{}s.wav",
+        seconds as u32
+    ));
     let want = 44 + frames * u64::from(channels) * 3;
     if std::fs::metadata(&path).is_ok_and(|m| m.len() == want) {
         return path;
@@ -471,7 +496,8 @@ fn source(dir: &Path, channels: u16, variant: usize, seconds: f32) -> PathBuf {
         }
         w.finalize()
     })();
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, &path).map_err(hound::Error::from)) {
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, &path).map_err(hound::Error::from))
+    {
         eprintln!("cannot write {}: {e}", path.display());
         std::process::exit(1);
     }

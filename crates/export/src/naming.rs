@@ -13,7 +13,11 @@ pub const DEFAULT_TEMPLATE: &str = "{index} {title} - {stem}";
 
 /// The name of the folder stems go into: "<title> - Stems".
 pub fn stems_folder_name(song: &Song) -> String {
-    let title = if song.title.trim().is_empty() { "Untitled" } else { song.title.trim() };
+    let title = if song.title.trim().is_empty() {
+        "Untitled"
+    } else {
+        song.title.trim()
+    };
     safe_file_name(&format!("{title} - Stems"))
 }
 
@@ -25,7 +29,14 @@ pub fn file_stem(template: &str, song: &Song, index: usize, stem: &str) -> Strin
         ("{title}", song.title.trim().to_owned()),
         ("{artist}", song.artist.trim().to_owned()),
         ("{stem}", stem.trim().to_owned()),
-        ("{bpm}", if bpm.is_empty() { bpm } else { format!("{bpm} BPM") }),
+        (
+            "{bpm}",
+            if bpm.is_empty() {
+                bpm
+            } else {
+                format!("{bpm} BPM")
+            },
+        ),
         ("{key}", song.key.trim().to_owned()),
     ];
     let mut out = template.to_owned();
@@ -34,14 +45,21 @@ pub fn file_stem(template: &str, song: &Song, index: usize, stem: &str) -> Strin
     }
     let tidy = tidy_separators(&out);
     let safe = safe_file_name(&tidy);
-    if safe.is_empty() { safe_file_name(stem) } else { safe }
+    if safe.is_empty() {
+        safe_file_name(stem)
+    } else {
+        safe
+    }
 }
 
 fn format_bpm(bpm: f64) -> String {
     if (bpm - bpm.round()).abs() < 1e-9 {
         format!("{}", bpm.round() as i64)
     } else {
-        format!("{bpm:.2}").trim_end_matches('0').trim_end_matches('.').to_owned()
+        format!("{bpm:.2}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_owned()
     }
 }
 
@@ -60,7 +78,8 @@ fn tidy_separators(s: &str) -> String {
         }
         out.push(c);
     }
-    out.trim_matches(|c: char| c == ' ' || c == '-' || c == '_').to_owned()
+    out.trim_matches(|c: char| c == ' ' || c == '-' || c == '_')
+        .to_owned()
 }
 
 /// A name that is a valid file name on Windows, macOS and Linux.
@@ -93,14 +112,20 @@ mod tests {
 
     #[test]
     fn default_template() {
-        assert_eq!(file_stem(DEFAULT_TEMPLATE, &song(), 1, "Drums"), "01 Night Drive - Drums");
+        assert_eq!(
+            file_stem(DEFAULT_TEMPLATE, &song(), 1, "Drums"),
+            "01 Night Drive - Drums"
+        );
         assert_eq!(stems_folder_name(&song()), "Night Drive - Stems");
     }
 
     #[test]
     fn all_tokens_and_missing_values() {
         let t = "{title}_{stem}_{key}_{bpm}";
-        assert_eq!(file_stem(t, &song(), 3, "Bass"), "Night Drive_Bass_F#m_122 BPM");
+        assert_eq!(
+            file_stem(t, &song(), 3, "Bass"),
+            "Night Drive_Bass_F#m_122 BPM"
+        );
         let mut s = song();
         s.title.clear();
         assert_eq!(file_stem(DEFAULT_TEMPLATE, &s, 2, "Bass"), "02 - Bass");
@@ -113,7 +138,10 @@ mod tests {
         let mut s = song();
         s.title = "AC/DC: \"Live\" <take> 2?".into();
         let name = file_stem(DEFAULT_TEMPLATE, &s, 1, "Vox*Lead|Dbl");
-        assert!(!name.contains(['/', '\\', ':', '"', '<', '>', '?', '*', '|']), "{name}");
+        assert!(
+            !name.contains(['/', '\\', ':', '"', '<', '>', '?', '*', '|']),
+            "{name}"
+        );
         assert_eq!(safe_file_name("CON"), "_");
         assert_eq!(safe_file_name("Drums. "), "Drums");
         let long = "x".repeat(400);

@@ -93,7 +93,8 @@ impl ExportReport {
 /// The file a stem (index from 1) or the master (index 0) is written to.
 fn target(opts: &ExportOptions, session: &Session, index: usize, name: &str) -> PathBuf {
     let stem = file_stem(&opts.template, &session.song, index, name);
-    opts.out_dir.join(format!("{stem}.{}", opts.format.extension()))
+    opts.out_dir
+        .join(format!("{stem}.{}", opts.format.extension()))
 }
 
 /// Render every stem with tracks (and the master if asked) into `opts.out_dir`.
@@ -107,7 +108,10 @@ pub fn export(
 ) -> Result<ExportReport, ExportError> {
     let started = Instant::now();
     let plan = session.mix_plan(MixMode::Stems);
-    let unassigned: Vec<String> = session.unassigned_tracks().map(|t| t.name.clone()).collect();
+    let unassigned: Vec<String> = session
+        .unassigned_tracks()
+        .map(|t| t.name.clone())
+        .collect();
 
     // What gets written: stems that have tracks, in order, then the master.
     let mut jobs: Vec<(usize, FileReport)> = Vec::new(); // (index into plan.stems, report)
@@ -173,7 +177,12 @@ pub fn export(
                 .transpose()
         })
         .collect::<Result<_, _>>()?;
-    let total = streams.iter().flatten().map(TrackStream::len).max().unwrap_or(0);
+    let total = streams
+        .iter()
+        .flatten()
+        .map(TrackStream::len)
+        .max()
+        .unwrap_or(0);
     if total == 0 {
         return Err(ExportError::NothingToExport);
     }
@@ -183,7 +192,16 @@ pub fn export(
         path: opts.out_dir.clone(),
         source,
     })?;
-    let result = render_files(session, opts, &plan, &mut streams, &mut jobs, total, progress, cancel);
+    let result = render_files(
+        session,
+        opts,
+        &plan,
+        &mut streams,
+        &mut jobs,
+        total,
+        progress,
+        cancel,
+    );
     if result.is_err() && created_dir {
         // Only removes the folder if it is still empty.
         std::fs::remove_dir(&opts.out_dir).ok();
@@ -207,11 +225,17 @@ fn check_targets(jobs: &[(usize, FileReport)], force: bool) -> Result<(), Export
     for (_, r) in jobs {
         // Case-insensitive: the same file on macOS and Windows.
         if !seen.insert(r.path.to_string_lossy().to_lowercase()) {
-            return Err(ExportError::DuplicateName { path: r.path.clone() });
+            return Err(ExportError::DuplicateName {
+                path: r.path.clone(),
+            });
         }
     }
     if !force {
-        let existing: Vec<&PathBuf> = jobs.iter().map(|(_, r)| &r.path).filter(|p| p.exists()).collect();
+        let existing: Vec<&PathBuf> = jobs
+            .iter()
+            .map(|(_, r)| &r.path)
+            .filter(|p| p.exists())
+            .collect();
         if let Some(first) = existing.first() {
             return Err(ExportError::WouldOverwrite {
                 first: (*first).clone(),
@@ -236,7 +260,14 @@ fn render_files(
     let mut writers: Vec<StemWriter> = jobs
         .iter()
         .enumerate()
-        .map(|(k, (_, r))| StemWriter::create(r.path.clone(), opts.format, session.sample_rate, k as u64 + 1))
+        .map(|(k, (_, r))| {
+            StemWriter::create(
+                r.path.clone(),
+                opts.format,
+                session.sample_rate,
+                k as u64 + 1,
+            )
+        })
         .collect::<Result<_, _>>()?;
     let mut inputs: Vec<Vec<Vec<f32>>> = streams
         .iter()
@@ -259,8 +290,10 @@ fn render_files(
             .zip(inputs.par_iter_mut())
             .try_for_each(|(stream, buf)| match stream {
                 Some(stream) => {
-                    let mut chans: Vec<&mut [f32]> =
-                        buf.iter_mut().map(|c| c.get_mut(..n).unwrap_or_default()).collect();
+                    let mut chans: Vec<&mut [f32]> = buf
+                        .iter_mut()
+                        .map(|c| c.get_mut(..n).unwrap_or_default())
+                        .collect();
                     stream.read(&mut chans)
                 }
                 None => Ok(()),
@@ -271,7 +304,10 @@ fn render_files(
             .zip(jobs.par_iter())
             .try_for_each(|(w, (stem, _))| {
                 let buf = stem_bufs.get(*stem).unwrap_or(&master);
-                let (l, r) = (buf.left.get(..n).unwrap_or_default(), buf.right.get(..n).unwrap_or_default());
+                let (l, r) = (
+                    buf.left.get(..n).unwrap_or_default(),
+                    buf.right.get(..n).unwrap_or_default(),
+                );
                 w.write(l, r)
             })?;
         done += n as u64;

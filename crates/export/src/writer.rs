@@ -94,7 +94,11 @@ impl StemWriter {
             channels: 2,
             sample_rate,
             bits_per_sample: format.bits(),
-            sample_format: if format.is_integer() { HoundFormat::Int } else { HoundFormat::Float },
+            sample_format: if format.is_integer() {
+                HoundFormat::Int
+            } else {
+                HoundFormat::Float
+            },
         };
         let wav = WavWriter::create(&temp_path, spec).map_err(|e| wav_err(&temp_path, e))?;
         Ok(Self {

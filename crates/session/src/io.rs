@@ -44,7 +44,12 @@ impl Session {
             path: path.to_owned(),
             line: e.line(),
             column: e.column(),
-            message: e.to_string().split(" at line ").next().unwrap_or_default().to_owned(),
+            message: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
         };
         // Look at format and version before the rest, so a newer file is refused for
         // what it is rather than for a field this build does not know.
@@ -177,7 +182,11 @@ mod tests {
                 notes: "rough mix 3".into(),
             },
         );
-        s.tracks.push(Track::new(TrackId(1), "Kick", dir.join("audio/01 Kick.wav")));
+        s.tracks.push(Track::new(
+            TrackId(1),
+            "Kick",
+            dir.join("audio/01 Kick.wav"),
+        ));
         s.tracks.push(Track {
             gain_db: -3.5,
             pan: 0.25,
@@ -232,7 +241,10 @@ mod tests {
         let text = r#"{"format":"stemdeck-session","version":7,"sample_rate":48000,"future":1}"#;
         let err = Session::from_json(text, Path::new("x/s.json")).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("x/s.json") && msg.contains("version 7") && msg.contains("newer"), "{msg}");
+        assert!(
+            msg.contains("x/s.json") && msg.contains("version 7") && msg.contains("newer"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -246,8 +258,13 @@ mod tests {
         let err = Session::from_json("{\"format\": ", Path::new("s.json")).unwrap_err();
         assert!(matches!(err, SessionError::Parse { line: 1, .. }), "{err}");
         let text = r#"{"format":"stemdeck-session","version":1,"sample_rate":"fast"}"#;
-        let msg = Session::from_json(text, Path::new("s.json")).unwrap_err().to_string();
-        assert!(msg.contains("s.json") && msg.contains("invalid type"), "{msg}");
+        let msg = Session::from_json(text, Path::new("s.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("s.json") && msg.contains("invalid type"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -255,7 +272,9 @@ mod tests {
         let text = r#"{"format":"stemdeck-session","version":1,"sample_rate":48000,
             "tracks":[{"id":1,"name":"a","path":"a.wav"}],
             "stems":[{"id":1,"name":"A","tracks":[1]},{"id":2,"name":"B","tracks":[1]}]}"#;
-        let msg = Session::from_json(text, Path::new("s.json")).unwrap_err().to_string();
+        let msg = Session::from_json(text, Path::new("s.json"))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("two stems"), "{msg}");
         let _ = StemId(1);
     }

@@ -202,7 +202,8 @@ impl Session {
         let unused = DEFAULT_STEM_COLORS
             .iter()
             .find(|c| !self.stems.iter().any(|s| s.color.eq_ignore_ascii_case(c)));
-        let color = unused.unwrap_or(&DEFAULT_STEM_COLORS[self.stems.len() % DEFAULT_STEM_COLORS.len()]);
+        let color =
+            unused.unwrap_or(&DEFAULT_STEM_COLORS[self.stems.len() % DEFAULT_STEM_COLORS.len()]);
         (*color).to_owned()
     }
 
@@ -229,7 +230,12 @@ impl Session {
         if let (Some(target), Some(at)) = (to, index)
             && let Some(stem) = self.stem(target)
         {
-            let before = stem.tracks.iter().take(at).filter(|t| ids.contains(t)).count();
+            let before = stem
+                .tracks
+                .iter()
+                .take(at)
+                .filter(|t| ids.contains(t))
+                .count();
             insert_at = Some(at - before);
         }
         for stem in &mut self.stems {
@@ -238,7 +244,9 @@ impl Session {
         if let Some(target) = to
             && let Some(stem) = self.stem_mut(target)
         {
-            let at = insert_at.unwrap_or(stem.tracks.len()).min(stem.tracks.len());
+            let at = insert_at
+                .unwrap_or(stem.tracks.len())
+                .min(stem.tracks.len());
             stem.tracks.splice(at..at, ids);
         }
     }
@@ -251,7 +259,11 @@ impl Session {
                 .stems
                 .iter()
                 .filter(|s| s.mute || s.solo)
-                .map(|s| VariantStem { stem: s.id, mute: s.mute, solo: s.solo })
+                .map(|s| VariantStem {
+                    stem: s.id,
+                    mute: s.mute,
+                    solo: s.solo,
+                })
                 .collect(),
         }
     }
@@ -296,7 +308,10 @@ impl Session {
                 return Err(format!("stem id {} is used twice", s.id));
             }
             if !s.gain_db.is_finite() {
-                return Err(format!("stem {} (\"{}\"): gain_db must be a number", s.id, s.name));
+                return Err(format!(
+                    "stem {} (\"{}\"): gain_db must be a number",
+                    s.id, s.name
+                ));
             }
             for t in &s.tracks {
                 if self.track(*t).is_none() {
@@ -324,7 +339,8 @@ mod tests {
     fn session() -> Session {
         let mut s = Session::new(48_000, Song::default());
         for i in 1..=4 {
-            s.tracks.push(Track::new(TrackId(i), format!("t{i}"), format!("t{i}.wav")));
+            s.tracks
+                .push(Track::new(TrackId(i), format!("t{i}"), format!("t{i}.wav")));
         }
         let a = s.add_stem("A");
         let b = s.add_stem("B");
@@ -384,7 +400,14 @@ mod tests {
         let mut s = session();
         s.stems[1].mute = true;
         let instrumental = s.capture_variant("Instrumental");
-        assert_eq!(instrumental.stems, vec![VariantStem { stem: StemId(2), mute: true, solo: false }]);
+        assert_eq!(
+            instrumental.stems,
+            vec![VariantStem {
+                stem: StemId(2),
+                mute: true,
+                solo: false
+            }]
+        );
         s.stems[1].mute = false;
         s.stems[0].solo = true;
         assert!(!s.matches_variant(&instrumental));

@@ -50,12 +50,20 @@ pub struct MixPlan {
 
 /// dB to linear; anything at or below -144 dB is silence.
 pub fn db_to_gain(db: f32) -> f32 {
-    if db <= -144.0 { 0.0 } else { 10f32.powf(db / 20.0) }
+    if db <= -144.0 {
+        0.0
+    } else {
+        10f32.powf(db / 20.0)
+    }
 }
 
 /// Linear to dB, -inf for silence.
 pub fn gain_to_db(gain: f32) -> f32 {
-    if gain <= 0.0 { f32::NEG_INFINITY } else { 20.0 * gain.log10() }
+    if gain <= 0.0 {
+        f32::NEG_INFINITY
+    } else {
+        20.0 * gain.log10()
+    }
 }
 
 impl Session {
@@ -107,7 +115,8 @@ mod tests {
     fn session() -> Session {
         let mut s = Session::new(48_000, Song::default());
         for (i, n) in ["kick", "snare", "lead", "bgv", "click"].iter().enumerate() {
-            s.tracks.push(Track::new(TrackId(i as u32 + 1), *n, format!("{n}.wav")));
+            s.tracks
+                .push(Track::new(TrackId(i as u32 + 1), *n, format!("{n}.wav")));
         }
         let d = s.add_stem("Drums");
         let v = s.add_stem("Vocals");
@@ -129,7 +138,10 @@ mod tests {
 
     #[test]
     fn nothing_pressed_everything_in_a_stem_is_heard() {
-        assert_eq!(heard(&session(), MixMode::Audition), ["kick", "snare", "lead", "bgv"]);
+        assert_eq!(
+            heard(&session(), MixMode::Audition),
+            ["kick", "snare", "lead", "bgv"]
+        );
     }
 
     #[test]
@@ -180,7 +192,10 @@ mod tests {
     fn a_solo_on_an_unassigned_track_silences_nothing() {
         let mut s = session();
         s.tracks[4].solo = true;
-        assert_eq!(heard(&s, MixMode::Audition), ["kick", "snare", "lead", "bgv"]);
+        assert_eq!(
+            heard(&s, MixMode::Audition),
+            ["kick", "snare", "lead", "bgv"]
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use stemdeck_session::{Session, Song, Track, TrackId};
-use stemdeck_ui::{AppOptions, StemdeckApp, Startup};
+use stemdeck_ui::{AppOptions, Startup, StemdeckApp};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -19,14 +19,28 @@ fn main() {
         std::env::set_var("STEMDECK_CONFIG_DIR", dir.join("config"));
         std::env::set_var("STEMDECK_CACHE_DIR", dir.join("cache"));
     }
-    let names = ["Kick", "Snare", "Hat", "Tom", "Bass", "Sub", "Lead Vox", "BGV", "Gtr", "Keys", "Pad", "Strings", "Synth", "Piano", "Organ", "FX"];
-    let mut s = Session::new(48_000, Song { title: "Frame bench".into(), ..Song::default() });
+    let names = [
+        "Kick", "Snare", "Hat", "Tom", "Bass", "Sub", "Lead Vox", "BGV", "Gtr", "Keys", "Pad",
+        "Strings", "Synth", "Piano", "Organ", "FX",
+    ];
+    let mut s = Session::new(
+        48_000,
+        Song {
+            title: "Frame bench".into(),
+            ..Song::default()
+        },
+    );
     let frames = (seconds * 48_000.0) as usize;
     for i in 0..tracks {
         let name = format!("{} {}", names[i % names.len()], i / names.len() + 1);
         let path = dir.join(format!("{i:02} {name}.wav"));
         if !path.exists() {
-            let spec = hound::WavSpec { channels: 1, sample_rate: 48_000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+            let spec = hound::WavSpec {
+                channels: 1,
+                sample_rate: 48_000,
+                bits_per_sample: 16,
+                sample_format: hound::SampleFormat::Int,
+            };
             let mut w = hound::WavWriter::create(&path, spec).expect("write wav");
             let f = 50.0 + 37.0 * i as f32;
             for n in 0..frames {
@@ -42,9 +56,17 @@ fn main() {
     let file = dir.join("bench.stemdeck.json");
     s.save(&file).expect("save session");
 
-    let mut app = StemdeckApp::new(AppOptions { audio: false, startup: Startup::Open(vec![file]), demo: None });
+    let mut app = StemdeckApp::new(AppOptions {
+        audio: false,
+        startup: Startup::Open(vec![file]),
+        demo: None,
+    });
     // Drive the engine's processor in real time from another thread, like a device.
-    let mut processor = app.engine.as_mut().and_then(|e| e.take_processor()).expect("processor");
+    let mut processor = app
+        .engine
+        .as_mut()
+        .and_then(|e| e.take_processor())
+        .expect("processor");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop2 = stop.clone();
     let device = std::thread::spawn(move || {
@@ -58,7 +80,10 @@ fn main() {
 
     let ctx = egui::Context::default();
     let input = |t: f64| egui::RawInput {
-        screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1600.0, 1000.0))),
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(1600.0, 1000.0),
+        )),
         time: Some(t),
         ..Default::default()
     };
@@ -84,10 +109,18 @@ fn main() {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     device.join().ok();
-    let playing = app.engine.as_ref().map(|e| e.feedback().position()).unwrap_or(0);
+    let playing = app
+        .engine
+        .as_ref()
+        .map(|e| e.feedback().position())
+        .unwrap_or(0);
     times.sort_by(f64::total_cmp);
     let mean = times.iter().sum::<f64>() / times.len() as f64;
-    println!("tracks {tracks}, song {seconds} s, waveforms ready after {:.2} s, playhead at {:.1} s", ready.as_secs_f64(), playing as f64 / 48_000.0);
+    println!(
+        "tracks {tracks}, song {seconds} s, waveforms ready after {:.2} s, playhead at {:.1} s",
+        ready.as_secs_f64(),
+        playing as f64 / 48_000.0
+    );
     println!(
         "UI frame CPU time over {} frames: mean {:.2} ms, median {:.2} ms, p95 {:.2} ms, max {:.2} ms (goal < 4 ms)",
         times.len(),

@@ -333,7 +333,16 @@ fn dragging_a_lane_by_its_handle_reorders_the_stems() {
     let names: Vec<&str> = session(&h).stems.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["Instruments", "Drums", "Bass", "Vocals"]);
     // The engine's stems follow (meters are per stem, in this order).
-    let plan_ids: Vec<_> = h.state().engine.as_ref().unwrap().plan().stems.iter().map(|s| s.stem).collect();
+    let plan_ids: Vec<_> = h
+        .state()
+        .engine
+        .as_ref()
+        .unwrap()
+        .plan()
+        .stems
+        .iter()
+        .map(|s| s.stem)
+        .collect();
     let ids: Vec<_> = session(&h).stems.iter().map(|s| s.id).collect();
     assert_eq!(plan_ids, ids);
 }
@@ -343,7 +352,10 @@ fn dragging_on_the_ruler_sets_a_loop_and_l_toggles_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = harness(&session_file(dir.path()));
     let ruler = h.get_by_label("Timeline").rect();
-    let (a, b) = (ruler.left() + ruler.width() * 0.35, ruler.left() + ruler.width() * 0.55);
+    let (a, b) = (
+        ruler.left() + ruler.width() * 0.35,
+        ruler.left() + ruler.width() * 0.55,
+    );
     let y = ruler.center().y;
     h.drag_at(egui::pos2(a, y));
     h.run_steps(2);
@@ -379,12 +391,22 @@ fn opening_with_unsaved_changes_asks_first() {
     h.get_by_label("Cancel").click();
     h.run_steps(3);
     // Cancelled: still the same session, edit kept.
-    assert!(session(&h).stems.iter().find(|s| s.name == "Bass").unwrap().mute);
+    assert!(
+        session(&h)
+            .stems
+            .iter()
+            .find(|s| s.name == "Bass")
+            .unwrap()
+            .mute
+    );
     h.state_mut().open(vec![other_file.clone()]);
     h.run();
     h.get_by_label("Don't save").click();
     h.run_steps(3);
-    assert_eq!(h.state().doc.as_ref().unwrap().path.as_deref(), Some(other_file.as_path()));
+    assert_eq!(
+        h.state().doc.as_ref().unwrap().path.as_deref(),
+        Some(other_file.as_path())
+    );
     assert!(!session(&h).stems.iter().any(|s| s.mute));
 }
 
@@ -413,9 +435,16 @@ fn the_export_button_exports_every_stem_without_blocking() {
     h.state_mut().wait_for_export();
     h.run_steps(2);
     let report = h.state().export_report().expect("an export report");
-    let names: Vec<String> = report.files.iter().map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = report
+        .files
+        .iter()
+        .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     for stem in ["Drums", "Bass", "Vocals", "Instruments", "Master"] {
-        assert!(names.iter().any(|n| n.contains(stem)), "{stem} in {names:?}");
+        assert!(
+            names.iter().any(|n| n.contains(stem)),
+            "{stem} in {names:?}"
+        );
     }
     assert!(report.files.iter().all(|f| f.path.exists()));
     h.get_by_label("Show folder");
