@@ -140,10 +140,8 @@ pub fn render(p: &mut Processor, frames: usize, block: usize) -> Vec<f32> {
     let mut out = vec![0.0; frames * 2];
     for chunk in out.chunks_mut(block * 2) {
         let left = p.len().saturating_sub(p.position()) as usize;
-        wait_for(
-            p,
-            (chunk.len() / 2).min(stemdeck_engine::FEED_BLOCK).min(left),
-        );
+        // The reader keeps AHEAD_SECONDS queued, far more than any test block.
+        wait_for(p, (chunk.len() / 2).min(left));
         p.process(chunk, 2);
     }
     out
