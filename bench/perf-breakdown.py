@@ -19,6 +19,8 @@ RULES = [
      r"probe_session|Decoder::open|TrackStream::open|count_frames|load_many|Session::load"),
     ("write: write() syscalls (kernel)", r"ksys_write|vfs_write"),
     ("write: finish + rename", r"StemWriter::finish|WavWriter.*finalize|sys::fs::rename"),
+    ("threads: hand-off, wake-up, yield (rayon barriers)",
+     r"sched_yield|sys_futex|futex_wait|futex_wake|\bschedule \(|__schedule"),
     ("write: f32 -> 24-bit + hound + BufWriter, per sample",
      r"StemWriter::write|hound::|write_all<std::fs::File>|BufWriter"),
     ("resample (rubato FFT)", r"rubato|realfft|rustfft|RateConverter"),
@@ -27,10 +29,11 @@ RULES = [
     ("decode Vorbis (+ Ogg demux)", r"symphonia_codec_vorbis|symphonia_format_ogg"),
     ("decode FLAC", r"symphonia_bundle_flac"),
     ("decode WAV (PCM)", r"symphonia_codec_pcm|symphonia_format_riff"),
-    ("decode: symphonia buffer -> planar f32 copy (decode.rs)", r"Decoder::read|Decoder::decode_next"),
+    # Codec code inlined into decode.rs (no crate name in its frames) lands here too.
+    ("decode: copy to planar f32 (decode.rs)", r"Decoder::read|Decoder::decode_next"),
     ("stream: carry copy, silence fill (stream.rs)", r"TrackStream::read"),
     ("render loop: buffers, zeroing (render.rs)", r"render_files|export::render"),
-    ("rayon: scheduling, waiting for work", r"rayon|crossbeam|sched_yield|futex"),
+    ("rayon: work stealing", r"rayon|crossbeam"),
 ]
 COMPILED = [(name, re.compile(rx)) for name, rx in RULES]
 

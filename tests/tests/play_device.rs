@@ -189,6 +189,9 @@ fn playback_through_a_real_device_matches_the_offline_mix_without_the_muted_stem
     let mut vocals = Vec::new();
     for entry in std::fs::read_dir(&stems).unwrap() {
         let p = entry.unwrap().path();
+        if p.extension().is_none_or(|e| e != "wav") {
+            continue; // the song information sheet
+        }
         let w = read_wav(&p);
         if p.to_string_lossy().contains("Vocals") {
             vocals = w.channels.clone();

@@ -29,6 +29,8 @@ const BLOCK: usize = 512;
 const BUDGET_US: f64 = BLOCK as f64 * 1e6 / RATE as f64;
 const TIMED_BLOCKS: usize = 3000;
 const WARMUP_BLOCKS: usize = 32;
+/// Set in the child process `all` starts for the memory figures.
+const CHILD: &str = "STEMDECK_ENGINE_BENCH_CHILD";
 
 /// Track names (auto-grouped: 3 Drums, 1 Bass, 2 Vocals, 1 Instruments, 1 FX per 8
 /// tracks) and their channel counts.
@@ -53,7 +55,9 @@ fn main() {
         eprintln!("cannot create {}: {e}", dir.display());
         std::process::exit(1);
     }
-    println!("engine_bench: {}", machine());
+    if std::env::var_os(CHILD).is_none() {
+        println!("engine_bench: {}", machine());
+    }
     match mode.as_str() {
         "cost" => cost(&dir, &[Pace::Fast, Pace::RealTime]),
         "cost-fast" => cost(&dir, &[Pace::Fast]),
@@ -107,9 +111,9 @@ fn cost(dir: &Path, paces: &[Pace]) {
             ),
         }
         println!(
-            "| tracks | channels | stems | mean µs | p50 µs | p99 µs | max µs | mean % | p99 % | max % | blocks switched out | not switched out: p99 µs / max µs / max % | starved | song × RT | load |"
+            "| tracks | channels | stems | mean µs | p50 µs | p99 µs | max µs | mean % | p99 % | max % | blocks switched out | not switched out: p99 µs / max µs / max % | starved | song × RT | steal % | load |"
         );
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|");
         for &n in &counts {
             let s = session(dir, n, 40.0, 4);
             let (channels, stems) = shape(&s);
@@ -135,6 +139,7 @@ fn cost(dir: &Path, paces: &[Pace]) {
             // apart, to tell the engine's cost from the scheduler's.
             let mut undisturbed = Vec::with_capacity(TIMED_BLOCKS);
             let start_pos = p.position();
+            let steal_before = cpu_steal();
             let wall = Instant::now();
             let period = Duration::from_secs_f64(BUDGET_US / 1e6);
             let mut deadline = Instant::now();
@@ -164,7 +169,7 @@ fn cost(dir: &Path, paces: &[Pace]) {
             let st = Stats::of(&mut times);
             let un = Stats::of(&mut undisturbed);
             println!(
-                "| {n} | {channels} | {stems} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {switched} | {:.1} / {:.1} / {:.2} | {} | {:.1} | {} |",
+                "| {n} | {channels} | {stems} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {switched} | {:.1} / {:.1} / {:.2} | {} | {:.1} | {:.1} | {} |",
                 st.mean,
                 st.p50,
                 st.p99,
@@ -177,6 +182,7 @@ fn cost(dir: &Path, paces: &[Pace]) {
                 pct(un.max),
                 engine.feedback().starved() - starved_before,
                 played as f64 / RATE as f64 / wall,
+                steal_pct(steal_before, cpu_steal()),
                 loadavg(),
             );
         }
@@ -184,7 +190,8 @@ fn cost(dir: &Path, paces: &[Pace]) {
     println!();
     println!(
         "(% = share of the {:.2} ms real-time budget of one block; goal: 128 tracks < 10 %. \
-         song × RT = song time played / wall time of the timed loop.)",
+         song × RT = song time played / wall time of the timed loop; steal % = CPU time the \
+         hypervisor gave to other guests during it.)",
         BUDGET_US / 1000.0
     );
 }
@@ -307,7 +314,11 @@ fn rss_in_child() {
         eprintln!("cannot find own executable; run the `rss` mode by hand");
         return;
     };
-    match std::process::Command::new(exe).arg("rss").status() {
+    match std::process::Command::new(exe)
+        .arg("rss")
+        .env(CHILD, "1")
+        .status()
+    {
         Ok(s) if s.success() => {}
         Ok(s) => eprintln!("rss run failed: {s}"),
         Err(e) => eprintln!("rss run failed: {e}"),
@@ -466,8 +477,10 @@ fn source(dir: &Path, channels: u16, variant: usize, seconds: f32) -> PathBuf {
         "src-{channels}ch-{variant}-{}s.wav",
         seconds as u32
     ));
-    let want = 44 + frames * u64::from(channels) * 3;
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() == want) {
+    if hound::WavReader::open(&path).is_ok_and(|r| {
+        let spec = r.spec();
+        u64::from(r.duration()) == frames && spec.channels == channels && spec.bits_per_sample == 24
+    }) {
         return path;
     }
     let spec = hound::WavSpec {
@@ -519,6 +532,28 @@ fn machine() -> String {
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     format!("{cores} cores, {cpu}, load average {}", loadavg())
+}
+
+/// (steal, total) jiffies of all CPUs: time the hypervisor gave to other guests.
+fn cpu_steal() -> (u64, u64) {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let v: Vec<u64> = s
+                .lines()
+                .next()?
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            Some((v.get(7).copied().unwrap_or(0), v.iter().take(8).sum()))
+        })
+        .unwrap_or((0, 0))
+}
+
+fn steal_pct(before: (u64, u64), after: (u64, u64)) -> f64 {
+    let total = after.1.saturating_sub(before.1).max(1);
+    after.0.saturating_sub(before.0) as f64 / total as f64 * 100.0
 }
 
 fn loadavg() -> String {

@@ -9,7 +9,7 @@
 use stemdeck_session::Song;
 
 /// The default file-name template: "01 Night Drive - Drums".
-pub const DEFAULT_TEMPLATE: &str = "{index} {title} - {stem}";
+pub const DEFAULT_TEMPLATE: &str = stemdeck_session::DEFAULT_EXPORT_TEMPLATE;
 
 /// The name of the folder stems go into: "<title> - Stems".
 pub fn stems_folder_name(song: &Song) -> String {

@@ -1,25 +1,54 @@
 //! The offline renderer: every track streamed block by block through the shared mix
-//! kernel, each stem to its own stereo file, all exactly the session length from
-//! sample 0. Memory is bounded by the block size (never whole decoded tracks), and the
-//! decoding and file writing of each block are spread over every core with rayon.
+//! kernel, each stem to its own stereo file, all exactly the same length from sample 0,
+//! plus the master and the saved mix variants, in one pass over the decoded tracks.
+//! Memory is bounded by the block size (never whole decoded tracks), and the decoding
+//! and the per-file work of each block (rate conversion, loudness metering, encoding)
+//! are spread over every core with rayon.
+//!
+//! The passes (all reported through [`Progress`]):
+//! 1. **Render**: decode every track once per block, mix the stems, the master and
+//!    every variant from the same inputs, convert each to the output rate with its own
+//!    (identical) rubato converter, measure it (sample peak, true peak, EBU R128
+//!    loudness) and write it under a temporary name.
+//! 2. **Trim** (only when an integer file clipped in pass 1): with [`TrimMode::Auto`],
+//!    the temporary files are thrown away and everything is rendered again with ONE
+//!    common gain that brings the highest sample peak of all files to −0.1 dBFS, so the
+//!    relative levels are kept and the stems still add up to the master. Without it,
+//!    the export stops ([`ExportError::WouldClip`]) and leaves nothing behind. Pass 1 is
+//!    the analysis pass: when nothing clips (the usual case) its files are the result,
+//!    so an export costs one pass, not two.
+//! 3. **Verify** (the null test): the written stem files and the master are decoded
+//!    again, summed and compared. Without a master file, the same comparison is made
+//!    during the render against the in-memory master.
+//!
+//! Then the song information sheet is written, and every file is renamed to its real
+//! name. On an error or a cancel, nothing is left behind.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
+use stemdeck_audio::decode::Decoder;
 use stemdeck_audio::kernel::{StereoBuf, mix_block};
+use stemdeck_audio::resample::{RateConverter, converted_len};
 use stemdeck_audio::stream::TrackStream;
-use stemdeck_session::Session;
-use stemdeck_session::routing::MixMode;
+use stemdeck_session::routing::{MixMode, MixPlan};
+use stemdeck_session::{ExportSettings, Session, TrimMode};
 
 use crate::ExportError;
-use crate::naming::{DEFAULT_TEMPLATE, file_stem};
-use crate::writer::{SampleFormat, StemWriter};
+use crate::naming::{DEFAULT_TEMPLATE, file_stem, safe_file_name};
+use crate::writer::{PendingFile, SampleFormat, StemWriter};
 
 /// Frames per block: large enough that per-block overhead vanishes, small enough that
 /// 32 tracks stay within a few MB.
 pub const BLOCK_FRAMES: usize = 16_384;
+
+/// Where `--trim auto` puts the highest sample peak: −0.1 dBFS.
+pub const TRIM_TARGET_DBFS: f64 = -0.1;
+
+/// Output rates offered on the command line and in the app.
+pub const SAMPLE_RATES: [u32; 4] = [44_100, 48_000, 88_200, 96_000];
 
 /// What to export and where.
 #[derive(Clone, Debug)]
@@ -45,28 +74,177 @@ impl ExportOptions {
             force: false,
         }
     }
+
+    /// The options saved in a session (`out_dir` when it names none: `default_dir`).
+    pub fn from_settings(
+        settings: &ExportSettings,
+        default_dir: PathBuf,
+    ) -> Result<Self, ExportError> {
+        let format = SampleFormat::from_id(&settings.format).ok_or_else(|| {
+            let ids: Vec<&str> = SampleFormat::ALL.iter().map(|f| f.id()).collect();
+            ExportError::BadOption(format!(
+                "unknown export format \"{}\" (expected one of {})",
+                settings.format,
+                ids.join(", ")
+            ))
+        })?;
+        Ok(Self {
+            out_dir: settings.out_dir.clone().unwrap_or(default_dir),
+            format,
+            template: settings.template.clone(),
+            include_master: settings.master,
+            force: false,
+        })
+    }
 }
 
-/// How far an export has got.
+/// Everything a delivery adds to the stems: output rate, variants, tail, headroom,
+/// the song information sheet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryOptions {
+    /// Output rate; `None`: the session's rate.
+    pub sample_rate: Option<u32>,
+    /// Also write every saved mix variant as a full mix.
+    pub variants: bool,
+    /// Seconds of silence added to the end of every file.
+    pub tail_seconds: f64,
+    /// Write "<title> - Song Info.pdf" and ".json" beside the stems.
+    pub sheet: bool,
+    /// What to do when an integer file would clip.
+    pub trim: TrimMode,
+}
+
+impl Default for DeliveryOptions {
+    /// The defaults of a new session's export settings.
+    fn default() -> Self {
+        Self::from_settings(&ExportSettings::default())
+    }
+}
+
+impl DeliveryOptions {
+    pub fn from_settings(settings: &ExportSettings) -> Self {
+        Self {
+            sample_rate: settings.sample_rate,
+            variants: settings.variants,
+            tail_seconds: settings.tail_seconds,
+            sheet: settings.sheet,
+            trim: settings.trim,
+        }
+    }
+}
+
+/// The settings to save in a session for these options (`out_dir` as given: `None`
+/// for the default folder).
+pub fn settings_for(
+    opts: &ExportOptions,
+    delivery: &DeliveryOptions,
+    out_dir: Option<PathBuf>,
+) -> ExportSettings {
+    ExportSettings {
+        format: opts.format.id().to_owned(),
+        sample_rate: delivery.sample_rate,
+        template: opts.template.clone(),
+        master: opts.include_master,
+        variants: delivery.variants,
+        tail_seconds: delivery.tail_seconds,
+        sheet: delivery.sheet,
+        trim: delivery.trim,
+        out_dir,
+    }
+}
+
+/// Which pass an export is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Decoding, mixing, measuring and writing.
+    Render,
+    /// Rendering again with the common trim (some file would have clipped).
+    Trim,
+    /// Reading the written files back for the null test.
+    Verify,
+}
+
+impl Stage {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Render => "exporting",
+            Self::Trim => "trimming",
+            Self::Verify => "checking",
+        }
+    }
+}
+
+/// How far an export has got. `total_frames` covers every pass (it grows if a trim
+/// pass turns out to be needed); `done_frames` only ever grows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Progress {
     pub done_frames: u64,
     pub total_frames: u64,
+    pub stage: Stage,
+}
+
+/// What a written file is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileKind {
+    Stem,
+    Master,
+    Variant,
 }
 
 /// One written file.
 #[derive(Clone, Debug)]
 pub struct FileReport {
-    /// The stem's name, or "Master".
+    /// The stem's name, "Master", or the variant's name.
     pub name: String,
     pub path: PathBuf,
-    /// Highest absolute sample value (1.0 = 0 dBFS).
+    /// Highest absolute sample value in the file (1.0 = 0 dBFS).
     pub peak: f32,
-    /// Samples clipped by an integer format.
+    /// Samples clipped by an integer format (always 0: clipping files are never written).
     pub clipped: u64,
-    /// Names of the member tracks.
+    /// Stems: the member tracks. Variants: the stems heard. Master: every stem.
     pub tracks: Vec<String>,
     pub is_master: bool,
+    pub kind: FileKind,
+    /// True peak (ITU-R BS.1770, 4× oversampled), linear (1.0 = 0 dBTP).
+    pub true_peak: f64,
+    /// Integrated loudness (EBU R128), LUFS; `None` for silence.
+    pub loudness: Option<f64>,
+}
+
+/// The common gain applied to every file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrimReport {
+    pub mode: TrimMode,
+    /// Applied gain in dB (0 when none was needed or asked for).
+    pub gain_db: f64,
+    /// The highest sample peak of all files before the trim, dBFS.
+    pub loudest_before_db: f64,
+    /// One line for people: what was done and why.
+    pub message: String,
+}
+
+/// What the null test compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NullSource {
+    /// The written stem files summed against the written master file.
+    Files,
+    /// The written stem files' samples summed against the in-memory master (no master
+    /// file was exported).
+    Memory,
+}
+
+/// The stems summed minus the master.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NullTest {
+    pub source: NullSource,
+    /// Highest absolute residual sample (linear; 0 = bit-exact).
+    pub residual_peak: f64,
+    /// Whether the residual is within what the format's rounding or dither explains.
+    pub passed: bool,
+    /// One line for people, e.g. "-143.2 dBFS: the stems add up to the master".
+    pub message: String,
 }
 
 /// What an export did.
@@ -74,7 +252,9 @@ pub struct FileReport {
 pub struct ExportReport {
     pub dir: PathBuf,
     pub files: Vec<FileReport>,
+    /// Frames in every file (at `sample_rate`, the tail included).
     pub frames: u64,
+    /// The rate of the files.
     pub sample_rate: u32,
     pub format: SampleFormat,
     pub elapsed: Duration,
@@ -82,6 +262,16 @@ pub struct ExportReport {
     pub empty_stems: Vec<String>,
     /// Tracks in no stem: left out of the stems and the master.
     pub unassigned: Vec<String>,
+    /// The session's rate (the files' rate differs when converted).
+    pub session_rate: u32,
+    /// Frames of silence at the end of every file.
+    pub tail_frames: u64,
+    pub trim: TrimReport,
+    pub null_test: Option<NullTest>,
+    /// The song information sheet (PDF, JSON) when written.
+    pub sheet_files: Vec<PathBuf>,
+    /// When the export was made, UTC, RFC 3339.
+    pub exported_at: String,
 }
 
 impl ExportReport {
@@ -90,14 +280,219 @@ impl ExportReport {
     }
 }
 
-/// The file a stem (index from 1) or the master (index 0) is written to.
-fn target(opts: &ExportOptions, session: &Session, index: usize, name: &str) -> PathBuf {
-    let stem = file_stem(&opts.template, &session.song, index, name);
-    opts.out_dir
-        .join(format!("{stem}.{}", opts.format.extension()))
+/// A file an export would write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedFile {
+    /// The stem's or variant's name, "Master", or "Song Info (PDF)" / "(JSON)".
+    pub name: String,
+    pub path: PathBuf,
+    /// `None` for the sheet.
+    pub kind: Option<FileKind>,
 }
 
-/// Render every stem with tracks (and the master if asked) into `opts.out_dir`.
+/// Where one output's audio comes from in a block.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    /// Index into the stems plan.
+    Stem(usize),
+    Master,
+    /// Index into the variant plans.
+    Variant(usize),
+}
+
+#[derive(Clone, Debug)]
+struct OutputSpec {
+    kind: FileKind,
+    name: String,
+    path: PathBuf,
+    members: Vec<String>,
+    source: Source,
+    seed: u64,
+}
+
+/// Everything decided before any audio is touched.
+struct Layout {
+    format: SampleFormat,
+    session_rate: u32,
+    out_rate: u32,
+    tail_frames: u64,
+    plan: MixPlan,
+    variant_plans: Vec<MixPlan>,
+    outputs: Vec<OutputSpec>,
+    empty_stems: Vec<String>,
+    unassigned: Vec<String>,
+    sheet_pdf: Option<PathBuf>,
+    sheet_json: Option<PathBuf>,
+}
+
+impl Layout {
+    fn new(
+        session: &Session,
+        opts: &ExportOptions,
+        delivery: &DeliveryOptions,
+    ) -> Result<Self, ExportError> {
+        let out_rate = delivery.sample_rate.unwrap_or(session.sample_rate);
+        if !(8_000..=384_000).contains(&out_rate) {
+            return Err(ExportError::BadOption(format!(
+                "sample rate {out_rate} Hz is out of range (8000 to 384000 Hz)"
+            )));
+        }
+        if !delivery.tail_seconds.is_finite() || !(0.0..=3600.0).contains(&delivery.tail_seconds) {
+            return Err(ExportError::BadOption(format!(
+                "tail of {} seconds: give 0 to 3600 seconds",
+                delivery.tail_seconds
+            )));
+        }
+        let tail_frames = (delivery.tail_seconds * f64::from(out_rate)).round() as u64;
+        let target = |index: usize, name: &str| {
+            let stem = file_stem(&opts.template, &session.song, index, name);
+            opts.out_dir
+                .join(format!("{stem}.{}", opts.format.extension()))
+        };
+
+        let mut outputs = Vec::new();
+        let mut empty_stems = Vec::new();
+        let mut index = 0;
+        for (i, stem) in session.stems.iter().enumerate() {
+            if stem.tracks.is_empty() {
+                empty_stems.push(stem.name.clone());
+                continue;
+            }
+            index += 1;
+            let members = stem
+                .tracks
+                .iter()
+                .filter_map(|id| session.track(*id))
+                .map(|t| t.name.clone())
+                .collect();
+            outputs.push(OutputSpec {
+                kind: FileKind::Stem,
+                name: stem.name.clone(),
+                path: target(index, &stem.name),
+                members,
+                source: Source::Stem(i),
+                seed: outputs.len() as u64 + 1,
+            });
+        }
+        if outputs.is_empty() {
+            return Err(ExportError::NothingToExport);
+        }
+        let stem_names: Vec<String> = outputs.iter().map(|o| o.name.clone()).collect();
+        if opts.include_master {
+            outputs.push(OutputSpec {
+                kind: FileKind::Master,
+                name: "Master".into(),
+                path: target(0, "Master"),
+                members: stem_names,
+                source: Source::Master,
+                seed: outputs.len() as u64 + 1,
+            });
+        }
+        let mut variant_plans = Vec::new();
+        if delivery.variants {
+            for (k, variant) in session.variants.iter().enumerate() {
+                let mut s = session.clone();
+                s.apply_variant(variant);
+                let plan = s.mix_plan(MixMode::Audition);
+                let heard = plan
+                    .stems
+                    .iter()
+                    .filter(|sg| sg.gain > 0.0 && sg.tracks.iter().any(|t| t.gain > 0.0))
+                    .filter_map(|sg| session.stem(sg.stem).map(|s| s.name.clone()))
+                    .collect();
+                outputs.push(OutputSpec {
+                    kind: FileKind::Variant,
+                    name: variant.name.clone(),
+                    path: target(k + 1, &variant.name),
+                    members: heard,
+                    source: Source::Variant(variant_plans.len()),
+                    seed: outputs.len() as u64 + 1,
+                });
+                variant_plans.push(plan);
+            }
+        }
+        let (sheet_pdf, sheet_json) = if delivery.sheet {
+            let base = sheet_base_name(session);
+            (
+                Some(opts.out_dir.join(format!("{base}.pdf"))),
+                Some(opts.out_dir.join(format!("{base}.json"))),
+            )
+        } else {
+            (None, None)
+        };
+        Ok(Self {
+            format: opts.format,
+            session_rate: session.sample_rate,
+            out_rate,
+            tail_frames,
+            plan: session.mix_plan(MixMode::Stems),
+            variant_plans,
+            outputs,
+            empty_stems,
+            unassigned: session
+                .unassigned_tracks()
+                .map(|t| t.name.clone())
+                .collect(),
+            sheet_pdf,
+            sheet_json,
+        })
+    }
+
+    fn has_master_file(&self) -> bool {
+        self.outputs.iter().any(|o| o.kind == FileKind::Master)
+    }
+
+    fn planned(&self) -> Vec<PlannedFile> {
+        let mut v: Vec<PlannedFile> = self
+            .outputs
+            .iter()
+            .map(|o| PlannedFile {
+                name: o.name.clone(),
+                path: o.path.clone(),
+                kind: Some(o.kind),
+            })
+            .collect();
+        for (path, what) in [
+            (&self.sheet_pdf, "Song Info (PDF)"),
+            (&self.sheet_json, "Song Info (JSON)"),
+        ] {
+            if let Some(path) = path {
+                v.push(PlannedFile {
+                    name: what.into(),
+                    path: path.clone(),
+                    kind: None,
+                });
+            }
+        }
+        v
+    }
+}
+
+/// "<title> - Song Info" (without extension), safe on every OS.
+pub fn sheet_base_name(session: &Session) -> String {
+    let title = session.song.title.trim();
+    let title = if title.is_empty() { "Untitled" } else { title };
+    safe_file_name(&format!("{title} - Song Info"))
+}
+
+/// The files an export with these options would write, in order (stems, master,
+/// variants, sheet): for a live preview of the names. Checks the options like
+/// [`export_delivery`] does, but touches no file.
+pub fn planned_files(
+    session: &Session,
+    opts: &ExportOptions,
+    delivery: &DeliveryOptions,
+) -> Result<Vec<PlannedFile>, ExportError> {
+    let layout = Layout::new(session, opts, delivery)?;
+    let planned = layout.planned();
+    check_names(&planned)?;
+    Ok(planned)
+}
+
+/// Render every stem with tracks (and the master if asked) into `opts.out_dir`: the
+/// one-click export, at the session rate, with the song information sheet, no variants,
+/// no tail, and automatic trim (a mix that would clip an integer format gets one common
+/// gain rather than failing; the report says so).
 ///
 /// Files appear only when complete; on any error or on `cancel`, nothing is left behind.
 pub fn export(
@@ -106,67 +501,189 @@ pub fn export(
     progress: &(dyn Fn(Progress) + Sync),
     cancel: &AtomicBool,
 ) -> Result<ExportReport, ExportError> {
-    let started = Instant::now();
-    let plan = session.mix_plan(MixMode::Stems);
-    let unassigned: Vec<String> = session
-        .unassigned_tracks()
-        .map(|t| t.name.clone())
-        .collect();
+    let delivery = DeliveryOptions {
+        trim: TrimMode::Auto,
+        ..DeliveryOptions::default()
+    };
+    export_delivery(session, opts, &delivery, progress, cancel)
+}
 
-    // What gets written: stems that have tracks, in order, then the master.
-    let mut jobs: Vec<(usize, FileReport)> = Vec::new(); // (index into plan.stems, report)
-    let mut empty_stems = Vec::new();
-    let mut index = 0;
-    for (i, stem) in session.stems.iter().enumerate() {
-        if stem.tracks.is_empty() {
-            empty_stems.push(stem.name.clone());
-            continue;
-        }
-        index += 1;
-        let tracks = stem
-            .tracks
-            .iter()
-            .filter_map(|id| session.track(*id))
-            .map(|t| t.name.clone())
-            .collect();
-        jobs.push((
-            i,
-            FileReport {
-                name: stem.name.clone(),
-                path: target(opts, session, index, &stem.name),
-                peak: 0.0,
-                clipped: 0,
-                tracks,
-                is_master: false,
-            },
-        ));
-    }
-    if jobs.is_empty() {
+/// Render the whole delivery: every stem with tracks, the master and the variants if
+/// asked, the song information sheet, checked by the null test (see the module docs).
+///
+/// Files appear only when complete; on any error or on `cancel`, nothing is left behind.
+pub fn export_delivery(
+    session: &Session,
+    opts: &ExportOptions,
+    delivery: &DeliveryOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
+) -> Result<ExportReport, ExportError> {
+    let started = Instant::now();
+    let exported_at = crate::sheet::now_rfc3339();
+    let layout = Layout::new(session, opts, delivery)?;
+    let planned = layout.planned();
+    check_names(&planned)?;
+    check_existing(&planned, opts.force)?;
+
+    let mut streams = open_streams(session, &layout.plan, &layout.variant_plans)?;
+    let song_frames = streams
+        .iter()
+        .flatten()
+        .map(TrackStream::len)
+        .max()
+        .unwrap_or(0);
+    if song_frames == 0 {
         return Err(ExportError::NothingToExport);
     }
-    if opts.include_master {
-        jobs.push((
-            usize::MAX,
-            FileReport {
-                name: "Master".into(),
-                path: target(opts, session, 0, "Master"),
-                peak: 0.0,
-                clipped: 0,
-                tracks: Vec::new(),
-                is_master: true,
-            },
-        ));
-    }
-    check_targets(&jobs, opts.force)?;
+    let frames =
+        converted_len(song_frames, layout.session_rate, layout.out_rate) + layout.tail_frames;
 
-    // Open every track that is in a stem, in parallel (opening may scan a whole MP3).
-    let rate = session.sample_rate;
-    let wanted: Vec<usize> = plan
-        .stems
+    let created_dir = !opts.out_dir.exists();
+    std::fs::create_dir_all(&opts.out_dir).map_err(|source| ExportError::Io {
+        path: opts.out_dir.clone(),
+        source,
+    })?;
+    let job = Job {
+        session,
+        layout: &layout,
+        song_frames,
+        frames,
+        progress,
+        cancel,
+    };
+    let result = job.run(&mut streams, delivery.trim);
+    let (files, trim, null_test, pending) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if created_dir {
+                // Only removes the folder if it is still empty.
+                std::fs::remove_dir(&opts.out_dir).ok();
+            }
+            return Err(e);
+        }
+    };
+
+    let mut report = ExportReport {
+        dir: opts.out_dir.clone(),
+        files,
+        frames,
+        sample_rate: layout.out_rate,
+        format: opts.format,
+        elapsed: Duration::ZERO,
+        empty_stems: layout.empty_stems.clone(),
+        unassigned: layout.unassigned.clone(),
+        session_rate: layout.session_rate,
+        tail_frames: layout.tail_frames,
+        trim,
+        null_test,
+        sheet_files: Vec::new(),
+        exported_at,
+    };
+    let finish = || -> Result<Vec<PathBuf>, ExportError> {
+        let mut pending = pending;
+        if let (Some(pdf), Some(json)) = (&layout.sheet_pdf, &layout.sheet_json) {
+            let sheet = crate::sheet::Sheet::new(session, &report);
+            let bytes = crate::pdf::render(&sheet).map_err(|reason| ExportError::Pdf {
+                path: pdf.clone(),
+                reason,
+            })?;
+            pending.push(PendingFile::write_all(pdf.clone(), &bytes)?);
+            pending.push(PendingFile::write_all(
+                json.clone(),
+                sheet.to_json().as_bytes(),
+            )?);
+        }
+        if cancel.load(Ordering::Relaxed) {
+            return Err(ExportError::Cancelled);
+        }
+        commit_all(pending)
+    };
+    match finish() {
+        Ok(paths) => {
+            report.sheet_files = paths
+                .into_iter()
+                .filter(|p| {
+                    Some(p) == layout.sheet_pdf.as_ref() || Some(p) == layout.sheet_json.as_ref()
+                })
+                .collect();
+        }
+        Err(e) => {
+            if created_dir {
+                std::fs::remove_dir(&opts.out_dir).ok();
+            }
+            return Err(e);
+        }
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Rename every pending file; if one fails, the ones already renamed are removed.
+fn commit_all(pending: Vec<PendingFile>) -> Result<Vec<PathBuf>, ExportError> {
+    let mut done = Vec::new();
+    for p in pending {
+        match p.commit() {
+            Ok(path) => done.push(path),
+            Err(e) => {
+                for path in done {
+                    std::fs::remove_file(path).ok();
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(done)
+}
+
+fn check_names(planned: &[PlannedFile]) -> Result<(), ExportError> {
+    let mut seen = std::collections::HashSet::new();
+    for f in planned {
+        // Case-insensitive: the same file on macOS and Windows.
+        if !seen.insert(f.path.to_string_lossy().to_lowercase()) {
+            return Err(ExportError::DuplicateName {
+                path: f.path.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_existing(planned: &[PlannedFile], force: bool) -> Result<(), ExportError> {
+    if force {
+        return Ok(());
+    }
+    let existing: Vec<&PathBuf> = planned
         .iter()
-        .flat_map(|s| s.tracks.iter().map(|t| t.track))
+        .map(|f| &f.path)
+        .filter(|p| p.exists())
         .collect();
-    let mut streams: Vec<Option<TrackStream>> = session
+    if let Some(first) = existing.first() {
+        return Err(ExportError::WouldOverwrite {
+            first: (*first).clone(),
+            more: existing.len() - 1,
+        });
+    }
+    Ok(())
+}
+
+/// Open every track that is heard in a stem or a variant, in parallel (opening may
+/// scan a whole MP3).
+fn open_streams(
+    session: &Session,
+    plan: &MixPlan,
+    variants: &[MixPlan],
+) -> Result<Vec<Option<TrackStream>>, ExportError> {
+    let wanted: std::collections::HashSet<usize> = std::iter::once(plan)
+        .chain(variants)
+        .flat_map(|p| {
+            p.stems
+                .iter()
+                .flat_map(|s| s.tracks.iter().map(|t| t.track))
+        })
+        .collect();
+    let rate = session.sample_rate;
+    Ok(session
         .tracks
         .par_iter()
         .enumerate()
@@ -176,165 +693,677 @@ pub fn export(
                 .then(|| TrackStream::open(&t.path, rate))
                 .transpose()
         })
-        .collect::<Result<_, _>>()?;
-    let total = streams
-        .iter()
-        .flatten()
-        .map(TrackStream::len)
-        .max()
-        .unwrap_or(0);
-    if total == 0 {
-        return Err(ExportError::NothingToExport);
-    }
-
-    let created_dir = !opts.out_dir.exists();
-    std::fs::create_dir_all(&opts.out_dir).map_err(|source| ExportError::Io {
-        path: opts.out_dir.clone(),
-        source,
-    })?;
-    let result = render_files(
-        session,
-        opts,
-        &plan,
-        &mut streams,
-        &mut jobs,
-        total,
-        progress,
-        cancel,
-    );
-    if result.is_err() && created_dir {
-        // Only removes the folder if it is still empty.
-        std::fs::remove_dir(&opts.out_dir).ok();
-    }
-    result?;
-
-    Ok(ExportReport {
-        dir: opts.out_dir.clone(),
-        files: jobs.into_iter().map(|(_, r)| r).collect(),
-        frames: total,
-        sample_rate: rate,
-        format: opts.format,
-        elapsed: started.elapsed(),
-        empty_stems,
-        unassigned,
-    })
+        .collect::<Result<_, _>>()?)
 }
 
-fn check_targets(jobs: &[(usize, FileReport)], force: bool) -> Result<(), ExportError> {
-    let mut seen = std::collections::HashSet::new();
-    for (_, r) in jobs {
-        // Case-insensitive: the same file on macOS and Windows.
-        if !seen.insert(r.path.to_string_lossy().to_lowercase()) {
-            return Err(ExportError::DuplicateName {
-                path: r.path.clone(),
-            });
-        }
+fn db(linear: f64) -> f64 {
+    if linear > 0.0 {
+        20.0 * linear.log10()
+    } else {
+        f64::NEG_INFINITY
     }
-    if !force {
-        let existing: Vec<&PathBuf> = jobs
+}
+
+/// dBFS as text for messages: "-0.1", "-inf".
+pub fn format_db(level_db: f64) -> String {
+    if !level_db.is_finite() {
+        "-inf".into()
+    } else if level_db > 0.05 {
+        format!("+{level_db:.1}")
+    } else {
+        format!("{level_db:.1}")
+    }
+}
+
+/// One export run over the decoded tracks.
+struct Job<'a> {
+    session: &'a Session,
+    layout: &'a Layout,
+    song_frames: u64,
+    /// Frames in every file.
+    frames: u64,
+    progress: &'a (dyn Fn(Progress) + Sync),
+    cancel: &'a AtomicBool,
+}
+
+type RunResult = (
+    Vec<FileReport>,
+    TrimReport,
+    Option<NullTest>,
+    Vec<PendingFile>,
+);
+
+impl Job<'_> {
+    fn run(
+        &self,
+        streams: &mut Vec<Option<TrackStream>>,
+        trim: TrimMode,
+    ) -> Result<RunResult, ExportError> {
+        let layout = self.layout;
+        let verify = layout.has_master_file();
+        let mut counter = Counter {
+            done: 0,
+            total: self.frames * if verify { 2 } else { 1 },
+        };
+        let mut pass = self.render(streams, 1.0, Stage::Render, &mut counter)?;
+
+        // The analysis: did any integer file clip, and how loud is the loudest file?
+        let loudest = pass
+            .chains
             .iter()
-            .map(|(_, r)| &r.path)
-            .filter(|p| p.exists())
+            .filter(|c| c.writer.is_some())
+            .map(Chain::float_peak)
+            .fold(0.0f32, f32::max);
+        let loudest_db = db(f64::from(loudest));
+        let needed_db = TRIM_TARGET_DBFS - loudest_db;
+        let clipping: Vec<(PathBuf, f32, u64)> = pass
+            .chains
+            .iter()
+            .filter(|c| c.clipped() > 0)
+            .map(|c| (c.spec_path.clone(), c.float_peak(), c.clipped()))
             .collect();
-        if let Some(first) = existing.first() {
-            return Err(ExportError::WouldOverwrite {
-                first: (*first).clone(),
-                more: existing.len() - 1,
+        let mut gain_db = 0.0;
+        let trim_message;
+        if let Some((worst, worst_peak, _)) = clipping.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+            if trim == TrimMode::None {
+                return Err(ExportError::WouldClip {
+                    first: worst.clone(),
+                    files: clipping.len(),
+                    clipped: clipping.iter().map(|c| c.2).sum(),
+                    peak_db: db(f64::from(*worst_peak)),
+                    trim_db: needed_db,
+                });
+            }
+            // Everything again, from the start, with the common gain (pass 1's files,
+            // dropped here, are deleted).
+            gain_db = needed_db;
+            drop(pass);
+            *streams = open_streams(self.session, &layout.plan, &layout.variant_plans)?;
+            counter.total += self.frames;
+            let gain = 10f64.powf(gain_db / 20.0) as f32;
+            pass = self.render(streams, gain, Stage::Trim, &mut counter)?;
+            trim_message = format!(
+                "trimmed every file by {gain_db:+.2} dB (one common gain): the loudest file peaked at {} dBFS \
+                 and would have clipped; now the highest sample peak is {TRIM_TARGET_DBFS:.1} dBFS and the \
+                 stems still add up to the master",
+                format_db(loudest_db)
+            );
+        } else {
+            trim_message = match (trim, layout.format.is_integer()) {
+                (_, false) => "no trim: 32-bit float files never clip".to_owned(),
+                (TrimMode::Auto, true) => format!(
+                    "no trim needed: the loudest file peaks at {} dBFS, nothing clips",
+                    format_db(loudest_db)
+                ),
+                (TrimMode::None, true) => format!(
+                    "no trim: the loudest file peaks at {} dBFS, nothing clips",
+                    format_db(loudest_db)
+                ),
+            };
+        }
+        let trim_report = TrimReport {
+            mode: trim,
+            gain_db,
+            loudest_before_db: loudest_db,
+            message: trim_message,
+        };
+
+        // Complete every file under its temporary name.
+        let memory_null = pass.memory_null;
+        let mut reports = Vec::new();
+        let mut pending = Vec::new();
+        let mut stem_paths = Vec::new();
+        let mut master_path = None;
+        for chain in pass.chains {
+            let Some(spec) = chain.spec.clone() else {
+                continue;
+            };
+            let (peak, clipped, true_peak, loudness) = chain.measurements();
+            let Some(writer) = chain.writer else { continue };
+            let file = writer.complete()?;
+            match spec.kind {
+                FileKind::Stem => stem_paths.push(file.temp_path().to_owned()),
+                FileKind::Master => master_path = Some(file.temp_path().to_owned()),
+                FileKind::Variant => {}
+            }
+            pending.push(file);
+            reports.push(FileReport {
+                name: spec.name.clone(),
+                path: spec.path.clone(),
+                peak,
+                clipped,
+                tracks: spec.members.clone(),
+                is_master: spec.kind == FileKind::Master,
+                kind: spec.kind,
+                true_peak,
+                loudness,
             });
         }
+
+        let stems = stem_paths.len();
+        let null = match master_path {
+            Some(master) => {
+                let residual = self.null_test_files(&stem_paths, &master, &mut counter)?;
+                null_verdict(NullSource::Files, residual, layout.format, stems)
+            }
+            None => null_verdict(NullSource::Memory, memory_null, layout.format, stems),
+        };
+        Ok((reports, trim_report, Some(null), pending))
     }
-    Ok(())
-}
 
-#[allow(clippy::too_many_arguments)]
-fn render_files(
-    session: &Session,
-    opts: &ExportOptions,
-    plan: &stemdeck_session::routing::MixPlan,
-    streams: &mut [Option<TrackStream>],
-    jobs: &mut [(usize, FileReport)],
-    total: u64,
-    progress: &(dyn Fn(Progress) + Sync),
-    cancel: &AtomicBool,
-) -> Result<(), ExportError> {
-    let mut writers: Vec<StemWriter> = jobs
-        .iter()
-        .enumerate()
-        .map(|(k, (_, r))| {
-            StemWriter::create(
-                r.path.clone(),
-                opts.format,
-                session.sample_rate,
-                k as u64 + 1,
-            )
-        })
-        .collect::<Result<_, _>>()?;
-    let mut inputs: Vec<Vec<Vec<f32>>> = streams
-        .iter()
-        .map(|s| match s {
-            Some(s) => vec![vec![0.0; BLOCK_FRAMES]; s.channels()],
-            None => Vec::new(),
-        })
-        .collect();
-    let mut stem_bufs = vec![StereoBuf::new(BLOCK_FRAMES); plan.stems.len()];
-    let mut master = StereoBuf::new(BLOCK_FRAMES);
-
-    let mut done: u64 = 0;
-    while done < total {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(ExportError::Cancelled);
+    /// One pass over the decoded tracks: every output rendered, measured and written.
+    fn render(
+        &self,
+        streams: &mut [Option<TrackStream>],
+        gain: f32,
+        stage: Stage,
+        counter: &mut Counter,
+    ) -> Result<Pass, ExportError> {
+        let layout = self.layout;
+        let mut chains = Vec::new();
+        for spec in &layout.outputs {
+            let writer =
+                StemWriter::create(spec.path.clone(), layout.format, layout.out_rate, spec.seed)?;
+            chains.push(Chain::new(
+                Some(spec.clone()),
+                spec.source,
+                layout,
+                self.frames,
+                gain,
+                Some(writer),
+            )?);
         }
-        let n = (total - done).min(BLOCK_FRAMES as u64) as usize;
-        streams
-            .par_iter_mut()
-            .zip(inputs.par_iter_mut())
-            .try_for_each(|(stream, buf)| match stream {
-                Some(stream) => {
-                    let mut chans: Vec<&mut [f32]> = buf
-                        .iter_mut()
-                        .map(|c| c.get_mut(..n).unwrap_or_default())
-                        .collect();
-                    stream.read(&mut chans)
+        // Without a master file, the master is still rendered (in memory) for the null test.
+        let memory_master = !layout.has_master_file();
+        if memory_master {
+            chains.push(Chain::new(
+                None,
+                Source::Master,
+                layout,
+                self.frames,
+                gain,
+                None,
+            )?);
+        }
+
+        let mut inputs: Vec<Vec<Vec<f32>>> = streams
+            .iter()
+            .map(|s| match s {
+                Some(s) => vec![vec![0.0; BLOCK_FRAMES]; s.channels()],
+                None => Vec::new(),
+            })
+            .collect();
+        let mut stem_bufs = vec![StereoBuf::new(BLOCK_FRAMES); layout.plan.stems.len()];
+        let mut master = StereoBuf::new(BLOCK_FRAMES);
+        let mut variant_masters = vec![StereoBuf::new(BLOCK_FRAMES); layout.variant_plans.len()];
+        let mut scratch = vec![
+            StereoBuf::new(BLOCK_FRAMES);
+            layout
+                .variant_plans
+                .iter()
+                .map(|p| p.stems.len())
+                .max()
+                .unwrap_or(0)
+        ];
+        let silence = StereoBuf::new(BLOCK_FRAMES);
+        let mut memory_null = 0.0f64;
+
+        let mut fed: u64 = 0;
+        // Input frames after which every output must be complete (a generous bound on
+        // the converters' flush; reaching it would be a bug, reported, never a hang).
+        let limit = converted_len(self.frames, layout.out_rate, layout.session_rate)
+            + 4 * BLOCK_FRAMES as u64
+            + 1_000_000;
+        let mut produced_before = 0;
+        while !chains.iter().all(Chain::done) {
+            if self.cancel.load(Ordering::Relaxed) {
+                return Err(ExportError::Cancelled);
+            }
+            if fed > limit {
+                return Err(ExportError::BadOption(
+                    "internal error: the rate converter stopped producing audio".into(),
+                ));
+            }
+            let audible = self.song_frames.saturating_sub(fed);
+            let n = if audible > 0 {
+                audible.min(BLOCK_FRAMES as u64) as usize
+            } else {
+                BLOCK_FRAMES
+            };
+            let sources: SourceBufs<'_> = if audible > 0 {
+                streams
+                    .par_iter_mut()
+                    .zip(inputs.par_iter_mut())
+                    .try_for_each(|(stream, buf)| match stream {
+                        Some(stream) => {
+                            let mut chans: Vec<&mut [f32]> = buf
+                                .iter_mut()
+                                .map(|c| c.get_mut(..n).unwrap_or_default())
+                                .collect();
+                            stream.read(&mut chans)
+                        }
+                        None => Ok(()),
+                    })?;
+                mix_block(
+                    &layout.plan,
+                    &layout.plan,
+                    &inputs,
+                    &mut stem_bufs,
+                    &mut master,
+                    n,
+                );
+                for (plan, out) in layout.variant_plans.iter().zip(variant_masters.iter_mut()) {
+                    mix_block(plan, plan, &inputs, &mut scratch, out, n);
                 }
-                None => Ok(()),
-            })?;
-        mix_block(plan, plan, &inputs, &mut stem_bufs, &mut master, n);
-        writers
-            .par_iter_mut()
-            .zip(jobs.par_iter())
-            .try_for_each(|(w, (stem, _))| {
-                let buf = stem_bufs.get(*stem).unwrap_or(&master);
+                SourceBufs {
+                    stems: &stem_bufs,
+                    master: &master,
+                    variants: &variant_masters,
+                    silence: None,
+                }
+            } else {
+                // The tail, and the converters' flush: silence.
+                SourceBufs {
+                    stems: &[],
+                    master: &silence,
+                    variants: &[],
+                    silence: Some(&silence),
+                }
+            };
+            chains.par_iter_mut().try_for_each(|c| {
+                let buf = sources.get(c.source);
                 let (l, r) = (
                     buf.left.get(..n).unwrap_or_default(),
                     buf.right.get(..n).unwrap_or_default(),
                 );
-                w.write(l, r)
+                c.push(l, r)
             })?;
-        done += n as u64;
-        progress(Progress {
-            done_frames: done,
-            total_frames: total,
-        });
+            fed += n as u64;
+            if memory_master {
+                memory_null = memory_null.max(block_null(&chains));
+            }
+            let produced = chains.first().map_or(0, |c| c.produced);
+            counter.done += produced - produced_before;
+            produced_before = produced;
+            (self.progress)(Progress {
+                done_frames: counter.done,
+                total_frames: counter.total,
+                stage,
+            });
+        }
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(ExportError::Cancelled);
+        }
+        Ok(Pass {
+            chains,
+            memory_null,
+        })
     }
-    if cancel.load(Ordering::Relaxed) {
-        return Err(ExportError::Cancelled);
-    }
-    // Rename only once every file is complete, so an error leaves no stem behind.
-    for ((_, report), w) in jobs.iter_mut().zip(&writers) {
-        report.peak = w.peak();
-        report.clipped = w.clipped();
-    }
-    let mut finished = Vec::new();
-    for w in writers {
-        match w.finish() {
-            Ok(p) => finished.push(p),
-            Err(e) => {
-                for p in finished {
-                    std::fs::remove_file(p).ok();
-                }
-                return Err(e);
+
+    /// Decode the written stems and master, sum the stems, subtract the master: the
+    /// highest absolute residual. Also checks every file has the right length.
+    fn null_test_files(
+        &self,
+        stems: &[PathBuf],
+        master: &Path,
+        counter: &mut Counter,
+    ) -> Result<f64, ExportError> {
+        let master = master.to_path_buf();
+        let mut decoders: Vec<(PathBuf, Decoder)> = stems
+            .iter()
+            .chain(std::iter::once(&master))
+            .map(|p| Decoder::open(p).map(|d| (p.clone(), d)))
+            .collect::<Result<_, _>>()?;
+        for (path, d) in &decoders {
+            let info = d.info();
+            if info.frames != self.frames
+                || info.channels != 2
+                || info.sample_rate != self.layout.out_rate
+            {
+                return Err(ExportError::Read {
+                    path: path.clone(),
+                    reason: format!(
+                        "reads back as {} frames, {} channels at {} Hz; expected {} frames, stereo at {} Hz",
+                        info.frames,
+                        info.channels,
+                        info.sample_rate,
+                        self.frames,
+                        self.layout.out_rate
+                    ),
+                });
             }
         }
+        let mut bufs =
+            vec![[vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]]; decoders.len()];
+        let mut residual = 0.0f64;
+        let mut done = 0u64;
+        while done < self.frames {
+            if self.cancel.load(Ordering::Relaxed) {
+                return Err(ExportError::Cancelled);
+            }
+            let n = (self.frames - done).min(BLOCK_FRAMES as u64) as usize;
+            decoders
+                .par_iter_mut()
+                .zip(bufs.par_iter_mut())
+                .try_for_each(|((path, d), [l, r])| {
+                    let mut chans: [&mut [f32]; 2] = [
+                        l.get_mut(..n).unwrap_or_default(),
+                        r.get_mut(..n).unwrap_or_default(),
+                    ];
+                    let got = d.read(&mut chans)?;
+                    if got < n {
+                        return Err(ExportError::Read {
+                            path: path.clone(),
+                            reason: format!("ends early, after {} frames", done + got as u64),
+                        });
+                    }
+                    Ok(())
+                })?;
+            let (master, stems) = match bufs.split_last() {
+                Some(x) => x,
+                None => break,
+            };
+            for c in 0..2 {
+                for i in 0..n {
+                    let sum = stems.iter().fold(0.0f32, |acc, s| {
+                        acc + s.get(c).and_then(|ch| ch.get(i)).copied().unwrap_or(0.0)
+                    });
+                    let m = master
+                        .get(c)
+                        .and_then(|ch| ch.get(i))
+                        .copied()
+                        .unwrap_or(0.0);
+                    residual = residual.max(f64::from((sum - m).abs()));
+                }
+            }
+            done += n as u64;
+            counter.done += n as u64;
+            (self.progress)(Progress {
+                done_frames: counter.done,
+                total_frames: counter.total,
+                stage: Stage::Verify,
+            });
+        }
+        Ok(residual)
     }
-    Ok(())
+}
+
+struct Counter {
+    done: u64,
+    total: u64,
+}
+
+/// The audio of one block, by source.
+struct SourceBufs<'a> {
+    stems: &'a [StereoBuf],
+    master: &'a StereoBuf,
+    variants: &'a [StereoBuf],
+    /// Set when every source is silent (the tail).
+    silence: Option<&'a StereoBuf>,
+}
+
+impl SourceBufs<'_> {
+    fn get(&self, source: Source) -> &StereoBuf {
+        if let Some(s) = self.silence {
+            return s;
+        }
+        match source {
+            Source::Stem(i) => self.stems.get(i).unwrap_or(self.master),
+            Source::Master => self.master,
+            Source::Variant(i) => self.variants.get(i).unwrap_or(self.master),
+        }
+    }
+}
+
+/// The in-memory null test of the last block: the stems as written, summed, against
+/// the in-memory master.
+fn block_null(chains: &[Chain]) -> f64 {
+    let Some(master) = chains.iter().find(|c| c.spec.is_none()) else {
+        return 0.0;
+    };
+    let stems: Vec<(&[f32], &[f32])> = chains
+        .iter()
+        .filter(|c| c.spec.as_ref().is_some_and(|s| s.kind == FileKind::Stem))
+        .filter_map(|c| c.writer.as_ref().map(StemWriter::last_written))
+        .collect();
+    let mut worst = 0.0f64;
+    for (c, m) in master.out.iter().enumerate() {
+        for (i, want) in m.iter().enumerate() {
+            let sum = stems.iter().fold(0.0f32, |acc, (l, r)| {
+                acc + if c == 0 { l.get(i) } else { r.get(i) }
+                    .copied()
+                    .unwrap_or(0.0)
+            });
+            worst = worst.max(f64::from((sum - want).abs()));
+        }
+    }
+    worst
+}
+
+/// The null test's verdict and message for a residual.
+fn null_verdict(source: NullSource, residual: f64, format: SampleFormat, stems: usize) -> NullTest {
+    let files = stems as f64 + f64::from(u8::from(source == NullSource::Files));
+    // Each integer file is off by at most half an LSB (24-bit rounding) or 1.5 LSB
+    // (16-bit TPDF dither plus rounding); float files by float rounding only.
+    let lsb = f64::from(format.lsb());
+    let bound = if format.is_dithered() {
+        1.5 * lsb * files
+    } else if format.is_integer() {
+        0.5 * lsb * files + 1e-6
+    } else {
+        1e-5
+    };
+    let passed = residual <= bound;
+    let level = if residual > 0.0 {
+        format!("{:.1} dBFS", db(residual))
+    } else {
+        "-inf dBFS".to_owned()
+    };
+    let against = match source {
+        NullSource::Files => "",
+        NullSource::Memory => {
+            " (checked against the master sum in memory: no master file was exported)"
+        }
+    };
+    let message = if !passed {
+        format!(
+            "{level}: the stems do NOT add up to the master (expected at most {:.1} dBFS){against}",
+            db(bound)
+        )
+    } else if residual == 0.0 {
+        format!("{level}: the stems add up to the master bit for bit{against}")
+    } else if format.is_dithered() {
+        format!(
+            "{level}: the stems add up to the master; the residual is the 16-bit dither noise of the files \
+             (about -90 dBFS each){against}"
+        )
+    } else if format.is_integer() {
+        format!("{level}: the stems add up to the master (24-bit rounding){against}")
+    } else {
+        format!("{level}: the stems add up to the master{against}")
+    };
+    NullTest {
+        source,
+        residual_peak: residual,
+        passed,
+        message,
+    }
+}
+
+/// The result of one render pass.
+struct Pass {
+    chains: Vec<Chain>,
+    memory_null: f64,
+}
+
+/// A rate converter being fed.
+struct Converter {
+    rc: RateConverter,
+    /// Frames in its input buffers.
+    fill: usize,
+}
+
+/// One output: rate conversion, the common gain, measurement, the file.
+struct Chain {
+    /// `None` for the in-memory master.
+    spec: Option<OutputSpec>,
+    spec_path: PathBuf,
+    source: Source,
+    conv: Option<Converter>,
+    gain: f32,
+    writer: Option<StemWriter>,
+    meter: Option<ebur128::EbuR128>,
+    produced: u64,
+    target: u64,
+    /// This block's output (planar, after the gain).
+    out: [Vec<f32>; 2],
+}
+
+impl Chain {
+    fn new(
+        spec: Option<OutputSpec>,
+        source: Source,
+        layout: &Layout,
+        target: u64,
+        gain: f32,
+        writer: Option<StemWriter>,
+    ) -> Result<Self, ExportError> {
+        let spec_path = spec.as_ref().map(|s| s.path.clone()).unwrap_or_default();
+        let conv = if layout.out_rate == layout.session_rate {
+            None
+        } else {
+            let rc = RateConverter::new(&spec_path, layout.session_rate, layout.out_rate, 2)?;
+            Some(Converter { rc, fill: 0 })
+        };
+        let meter = if spec.is_some() {
+            let mode = ebur128::Mode::I | ebur128::Mode::TRUE_PEAK | ebur128::Mode::SAMPLE_PEAK;
+            Some(
+                ebur128::EbuR128::new(2, layout.out_rate, mode).map_err(|e| {
+                    ExportError::BadOption(format!(
+                        "{}: cannot measure loudness at {} Hz: {e}",
+                        spec_path.display(),
+                        layout.out_rate
+                    ))
+                })?,
+            )
+        } else {
+            None
+        };
+        Ok(Self {
+            spec,
+            spec_path,
+            source,
+            conv,
+            gain,
+            writer,
+            meter,
+            produced: 0,
+            target,
+            out: [
+                Vec::with_capacity(BLOCK_FRAMES * 2),
+                Vec::with_capacity(BLOCK_FRAMES * 2),
+            ],
+        })
+    }
+
+    fn done(&self) -> bool {
+        self.produced >= self.target
+    }
+
+    fn clipped(&self) -> u64 {
+        self.writer.as_ref().map_or(0, StemWriter::clipped)
+    }
+
+    /// The highest absolute value sent to the file (before conversion to integers).
+    fn float_peak(&self) -> f32 {
+        self.writer.as_ref().map_or(0.0, StemWriter::peak)
+    }
+
+    /// Sample peak as stored, clipped samples, true peak (linear), loudness (LUFS).
+    fn measurements(&self) -> (f32, u64, f64, Option<f64>) {
+        let peak = self.writer.as_ref().map_or(0.0, StemWriter::written_peak);
+        let (true_peak, loudness) = match &self.meter {
+            Some(m) => {
+                let tp = (0..2)
+                    .filter_map(|c| m.true_peak(c).ok())
+                    .fold(0.0f64, f64::max);
+                let lufs = m.loudness_global().ok().filter(|l| l.is_finite());
+                (tp, lufs)
+            }
+            None => (0.0, None),
+        };
+        (peak, self.clipped(), true_peak, loudness)
+    }
+
+    /// Take one block at the session rate; produce what it gives at the output rate.
+    fn push(&mut self, left: &[f32], right: &[f32]) -> Result<(), ExportError> {
+        let [out_l, out_r] = &mut self.out;
+        out_l.clear();
+        out_r.clear();
+        let room = self.target.saturating_sub(self.produced);
+        let room = usize::try_from(room).unwrap_or(usize::MAX);
+        match &mut self.conv {
+            None => {
+                let k = left.len().min(right.len()).min(room);
+                out_l.extend_from_slice(left.get(..k).unwrap_or_default());
+                out_r.extend_from_slice(right.get(..k).unwrap_or_default());
+            }
+            Some(conv) => {
+                let n = left.len().min(right.len());
+                let mut pos = 0;
+                while pos < n {
+                    let chunk = conv.rc.chunk_frames();
+                    let take = chunk.saturating_sub(conv.fill).min(n - pos);
+                    for (dst, src) in conv.rc.input_mut().iter_mut().zip([left, right]) {
+                        if let (Some(d), Some(s)) = (
+                            dst.get_mut(conv.fill..conv.fill + take),
+                            src.get(pos..pos + take),
+                        ) {
+                            d.copy_from_slice(s);
+                        }
+                    }
+                    conv.fill += take;
+                    pos += take;
+                    if conv.fill >= chunk {
+                        conv.fill = 0;
+                        let (bufs, range) = conv.rc.process(chunk).map_err(|reason| {
+                            ExportError::BadOption(format!(
+                                "{}: rate conversion failed: {reason}",
+                                self.spec_path.display()
+                            ))
+                        })?;
+                        let k = range.len().min(room.saturating_sub(out_l.len()));
+                        let range = range.start..range.start + k;
+                        if let (Some(l), Some(r)) = (bufs.first(), bufs.get(1)) {
+                            out_l.extend_from_slice(l.get(range.clone()).unwrap_or_default());
+                            out_r.extend_from_slice(r.get(range).unwrap_or_default());
+                        }
+                    }
+                }
+            }
+        }
+        if self.gain != 1.0 {
+            for x in out_l.iter_mut().chain(out_r.iter_mut()) {
+                *x *= self.gain;
+            }
+        }
+        if out_l.is_empty() {
+            return Ok(());
+        }
+        if let Some(meter) = &mut self.meter {
+            meter
+                .add_frames_planar_f32(&[out_l.as_slice(), out_r.as_slice()])
+                .map_err(|e| {
+                    ExportError::BadOption(format!(
+                        "{}: loudness meter: {e}",
+                        self.spec_path.display()
+                    ))
+                })?;
+        }
+        if let Some(w) = &mut self.writer {
+            w.write(out_l, out_r)?;
+        }
+        self.produced += out_l.len() as u64;
+        Ok(())
+    }
 }

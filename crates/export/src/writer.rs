@@ -1,6 +1,6 @@
 //! One output file: conversion to the file's sample format (TPDF dither for 16-bit),
 //! peak and clip counting, and the temp-then-rename rule: a file only appears under its
-//! real name once it is complete.
+//! real name once it is complete. WAV through hound, FLAC through flacenc (streamed).
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use hound::{SampleFormat as HoundFormat, WavSpec, WavWriter};
 
 use crate::ExportError;
+use crate::flac::FlacFile;
 
 /// The sample formats Stemdeck writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -19,10 +20,20 @@ pub enum SampleFormat {
     Wav24,
     /// WAV, 32-bit float: the mix exactly, never clipped.
     Wav32f,
+    /// FLAC (lossless), 16-bit with TPDF dither.
+    Flac16,
+    /// FLAC (lossless), 24-bit.
+    Flac24,
 }
 
 impl SampleFormat {
-    pub const ALL: [SampleFormat; 3] = [Self::Wav16, Self::Wav24, Self::Wav32f];
+    pub const ALL: [SampleFormat; 5] = [
+        Self::Wav16,
+        Self::Wav24,
+        Self::Wav32f,
+        Self::Flac16,
+        Self::Flac24,
+    ];
 
     /// The name used on the command line and in session files.
     pub fn id(self) -> &'static str {
@@ -30,6 +41,8 @@ impl SampleFormat {
             Self::Wav16 => "wav16",
             Self::Wav24 => "wav24",
             Self::Wav32f => "wav32f",
+            Self::Flac16 => "flac16",
+            Self::Flac24 => "flac24",
         }
     }
 
@@ -42,17 +55,19 @@ impl SampleFormat {
             Self::Wav16 => "WAV 16-bit (TPDF dither)",
             Self::Wav24 => "WAV 24-bit",
             Self::Wav32f => "WAV 32-bit float",
+            Self::Flac16 => "FLAC 16-bit (TPDF dither)",
+            Self::Flac24 => "FLAC 24-bit",
         }
     }
 
     pub fn extension(self) -> &'static str {
-        "wav"
+        if self.is_flac() { "flac" } else { "wav" }
     }
 
     pub fn bits(self) -> u16 {
         match self {
-            Self::Wav16 => 16,
-            Self::Wav24 => 24,
+            Self::Wav16 | Self::Flac16 => 16,
+            Self::Wav24 | Self::Flac24 => 24,
             Self::Wav32f => 32,
         }
     }
@@ -60,6 +75,38 @@ impl SampleFormat {
     pub fn is_integer(self) -> bool {
         self != Self::Wav32f
     }
+
+    pub fn is_flac(self) -> bool {
+        matches!(self, Self::Flac16 | Self::Flac24)
+    }
+
+    /// Whether 16-bit TPDF dither is added.
+    pub fn is_dithered(self) -> bool {
+        self.bits() == 16
+    }
+
+    /// Full scale of the integer format (2^(bits−1)); 1.0 for float.
+    pub fn full_scale(self) -> f32 {
+        match self.bits() {
+            16 => 32_768.0,
+            24 => 8_388_608.0,
+            _ => 1.0,
+        }
+    }
+
+    /// One least significant bit as a linear level (0 for float).
+    pub fn lsb(self) -> f32 {
+        if self.is_integer() {
+            1.0 / self.full_scale()
+        } else {
+            0.0
+        }
+    }
+}
+
+enum Backend {
+    Wav(WavWriter<BufWriter<File>>),
+    Flac(Box<FlacFile>),
 }
 
 /// A stereo file being written under a temporary name.
@@ -67,10 +114,15 @@ pub struct StemWriter {
     format: SampleFormat,
     final_path: PathBuf,
     temp_path: PathBuf,
-    wav: Option<WavWriter<BufWriter<File>>>,
+    backend: Option<Backend>,
     rng: fastrand::Rng,
     peak: f32,
+    written_peak: f32,
     clipped: u64,
+    /// The values of the last block as they are in the file (planar, as floats).
+    last: [Vec<f32>; 2],
+    /// Interleaved integer scratch for the FLAC encoder.
+    ints: Vec<i32>,
 }
 
 /// The hidden name a file is written under until it is complete.
@@ -90,25 +142,36 @@ impl StemWriter {
         seed: u64,
     ) -> Result<Self, ExportError> {
         let temp_path = temp_path_for(&final_path);
-        let spec = WavSpec {
-            channels: 2,
-            sample_rate,
-            bits_per_sample: format.bits(),
-            sample_format: if format.is_integer() {
-                HoundFormat::Int
-            } else {
-                HoundFormat::Float
-            },
+        let backend = if format.is_flac() {
+            Backend::Flac(Box::new(FlacFile::create(
+                &temp_path,
+                sample_rate,
+                usize::from(format.bits()),
+            )?))
+        } else {
+            let spec = WavSpec {
+                channels: 2,
+                sample_rate,
+                bits_per_sample: format.bits(),
+                sample_format: if format.is_integer() {
+                    HoundFormat::Int
+                } else {
+                    HoundFormat::Float
+                },
+            };
+            Backend::Wav(WavWriter::create(&temp_path, spec).map_err(|e| wav_err(&temp_path, e))?)
         };
-        let wav = WavWriter::create(&temp_path, spec).map_err(|e| wav_err(&temp_path, e))?;
         Ok(Self {
             format,
             final_path,
             temp_path,
-            wav: Some(wav),
+            backend: Some(backend),
             rng: fastrand::Rng::with_seed(seed),
             peak: 0.0,
+            written_peak: 0.0,
             clipped: 0,
+            last: [Vec::new(), Vec::new()],
+            ints: Vec::new(),
         })
     }
 
@@ -116,9 +179,24 @@ impl StemWriter {
         &self.final_path
     }
 
+    /// Where the file is while it is written.
+    pub fn temp_path(&self) -> &Path {
+        &self.temp_path
+    }
+
+    pub fn format(&self) -> SampleFormat {
+        self.format
+    }
+
     /// Highest absolute sample value written so far (before conversion).
     pub fn peak(&self) -> f32 {
         self.peak
+    }
+
+    /// Highest absolute sample value as stored in the file (after dither and rounding),
+    /// 1.0 = full scale: what a reader of the file finds.
+    pub fn written_peak(&self) -> f32 {
+        self.written_peak
     }
 
     /// Samples that did not fit the integer range and were clipped.
@@ -126,58 +204,162 @@ impl StemWriter {
         self.clipped
     }
 
+    /// The last block written, as the file holds it (left, right), as floats.
+    pub fn last_written(&self) -> (&[f32], &[f32]) {
+        let [l, r] = &self.last;
+        (l, r)
+    }
+
     /// Append one planar stereo block.
     pub fn write(&mut self, left: &[f32], right: &[f32]) -> Result<(), ExportError> {
-        let Some(wav) = self.wav.as_mut() else {
+        let Some(backend) = self.backend.as_mut() else {
             return Ok(());
         };
         let path = &self.temp_path;
-        for (l, r) in left.iter().zip(right) {
-            for x in [*l, *r] {
+        let n = left.len().min(right.len());
+        let [last_l, last_r] = &mut self.last;
+        last_l.clear();
+        last_r.clear();
+        self.ints.clear();
+        let scale = self.format.full_scale();
+        let max = scale - 1.0;
+        for (l, r) in left.iter().zip(right).take(n) {
+            for (c, x) in [*l, *r].into_iter().enumerate() {
                 let a = x.abs();
                 if a > self.peak {
                     self.peak = a;
                 }
-                match self.format {
-                    SampleFormat::Wav32f => wav.write_sample(x),
-                    SampleFormat::Wav16 => {
-                        // TPDF: the sum of two uniform values, ±1 LSB, decorrelates the
-                        // rounding error from the signal.
-                        let d = self.rng.f32() - self.rng.f32();
-                        let (v, clip) = quantize(x * 32768.0 + d, 32767.0);
-                        self.clipped += u64::from(clip);
-                        wav.write_sample(v as i16)
+                let stored = if self.format.is_integer() {
+                    // TPDF for 16-bit: the sum of two uniform values, ±1 LSB, decorrelates
+                    // the rounding error from the signal.
+                    let d = if self.format.is_dithered() {
+                        self.rng.f32() - self.rng.f32()
+                    } else {
+                        0.0
+                    };
+                    let (v, clip) = quantize(x * scale + d, max);
+                    self.clipped += u64::from(clip);
+                    let v = v as i32;
+                    match backend {
+                        Backend::Wav(wav) => {
+                            if self.format.bits() == 16 {
+                                wav.write_sample(v as i16)
+                            } else {
+                                wav.write_sample(v)
+                            }
+                            .map_err(|e| wav_err(path, e))?;
+                        }
+                        Backend::Flac(_) => self.ints.push(v),
                     }
-                    SampleFormat::Wav24 => {
-                        let (v, clip) = quantize(x * 8_388_608.0, 8_388_607.0);
-                        self.clipped += u64::from(clip);
-                        wav.write_sample(v as i32)
+                    v as f32 / scale
+                } else {
+                    if let Backend::Wav(wav) = backend {
+                        wav.write_sample(x).map_err(|e| wav_err(path, e))?;
                     }
+                    x
+                };
+                let a = stored.abs();
+                if a > self.written_peak {
+                    self.written_peak = a;
                 }
-                .map_err(|e| wav_err(path, e))?;
+                if c == 0 {
+                    last_l.push(stored);
+                } else {
+                    last_r.push(stored);
+                }
             }
+        }
+        if let Backend::Flac(flac) = backend {
+            flac.write_interleaved(&self.ints)?;
         }
         Ok(())
     }
 
-    /// Complete the file and give it its real name.
-    pub fn finish(mut self) -> Result<PathBuf, ExportError> {
-        if let Some(wav) = self.wav.take() {
-            wav.finalize().map_err(|e| wav_err(&self.temp_path, e))?;
+    /// Complete the file under its temporary name; it appears under its real name when
+    /// the returned [`PendingFile`] is committed (and is deleted if it is dropped).
+    pub fn complete(mut self) -> Result<PendingFile, ExportError> {
+        match self.backend.take() {
+            Some(Backend::Wav(wav)) => wav.finalize().map_err(|e| wav_err(&self.temp_path, e))?,
+            Some(Backend::Flac(flac)) => flac.finish()?,
+            None => {}
         }
-        std::fs::rename(&self.temp_path, &self.final_path).map_err(|source| ExportError::Io {
-            path: self.final_path.clone(),
+        Ok(PendingFile {
+            temp_path: std::mem::take(&mut self.temp_path),
+            final_path: self.final_path.clone(),
+        })
+    }
+
+    /// Complete the file and give it its real name.
+    pub fn finish(self) -> Result<PathBuf, ExportError> {
+        self.complete()?.commit()
+    }
+}
+
+impl Drop for StemWriter {
+    /// A writer dropped before [`StemWriter::complete`] (error, cancel, panic) takes its
+    /// half-written file with it.
+    fn drop(&mut self) {
+        drop(self.backend.take());
+        if !self.temp_path.as_os_str().is_empty() {
+            std::fs::remove_file(&self.temp_path).ok();
+        }
+    }
+}
+
+/// A complete file still under its temporary name. Dropped without
+/// [`PendingFile::commit`], it is deleted.
+#[derive(Debug)]
+pub struct PendingFile {
+    temp_path: PathBuf,
+    final_path: PathBuf,
+}
+
+impl PendingFile {
+    /// Write `bytes` to a new pending file for `final_path`.
+    pub fn write_all(final_path: PathBuf, bytes: &[u8]) -> Result<Self, ExportError> {
+        let temp_path = temp_path_for(&final_path);
+        let pending = Self {
+            temp_path,
+            final_path,
+        };
+        let write = || -> std::io::Result<()> {
+            use std::io::Write as _;
+            let mut f = File::create(&pending.temp_path)?;
+            f.write_all(bytes)?;
+            f.sync_all()
+        };
+        write().map_err(|source| ExportError::Io {
+            path: pending.temp_path.clone(),
             source,
+        })?;
+        Ok(pending)
+    }
+
+    pub fn temp_path(&self) -> &Path {
+        &self.temp_path
+    }
+
+    pub fn final_path(&self) -> &Path {
+        &self.final_path
+    }
+
+    /// Give the file its real name.
+    pub fn commit(mut self) -> Result<PathBuf, ExportError> {
+        let temp = std::mem::take(&mut self.temp_path);
+        std::fs::rename(&temp, &self.final_path).map_err(|source| {
+            std::fs::remove_file(&temp).ok();
+            ExportError::Io {
+                path: self.final_path.clone(),
+                source,
+            }
         })?;
         Ok(self.final_path.clone())
     }
 }
 
-impl Drop for StemWriter {
-    /// A writer dropped before [`StemWriter::finish`] (error, cancel, panic) takes its
-    /// half-written file with it.
+impl Drop for PendingFile {
     fn drop(&mut self) {
-        if self.wav.take().is_some() || self.temp_path.exists() {
+        if !self.temp_path.as_os_str().is_empty() {
             std::fs::remove_file(&self.temp_path).ok();
         }
     }

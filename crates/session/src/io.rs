@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MixVariant, Session, SessionError, Song, Stem, Track};
+use crate::{ExportSettings, MixVariant, Session, SessionError, Song, Stem, Track};
 
 /// The value of `"format"` in every session file.
 pub const FORMAT_NAME: &str = "stemdeck-session";
@@ -25,6 +25,8 @@ struct SessionFile {
     stems: Vec<Stem>,
     #[serde(default)]
     variants: Vec<MixVariant>,
+    #[serde(default)]
+    export: ExportSettings,
 }
 
 impl Session {
@@ -83,9 +85,13 @@ impl Session {
             tracks: file.tracks,
             stems: file.stems,
             variants: file.variants,
+            export: file.export,
         };
         for t in &mut session.tracks {
             t.path = base.join(&t.path);
+        }
+        if let Some(dir) = &mut session.export.out_dir {
+            *dir = base.join(&*dir);
         }
         session.check().map_err(|message| SessionError::Invalid {
             path: path.to_owned(),
@@ -113,6 +119,10 @@ impl Session {
             tracks,
             stems: self.stems.clone(),
             variants: self.variants.clone(),
+            export: ExportSettings {
+                out_dir: self.export.out_dir.as_ref().map(|d| relative_to(d, &base)),
+                ..self.export.clone()
+            },
         };
         // Serialising plain data with string keys cannot fail.
         let mut text = serde_json::to_string_pretty(&file).unwrap_or_default();
@@ -220,6 +230,33 @@ mod tests {
         assert!(back.tracks[1].mute);
         assert!(back.tracks[0].path.ends_with("audio/01 Kick.wav"));
         assert!(std::fs::metadata(&back.tracks[0].path).is_err()); // never created; resolved only
+    }
+
+    #[test]
+    fn export_settings_round_trip_with_a_relative_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = sample(dir.path());
+        s.export.format = "flac24".into();
+        s.export.sample_rate = Some(96_000);
+        s.export.trim = crate::TrimMode::Auto;
+        s.export.tail_seconds = 2.5;
+        s.export.out_dir = Some(dir.path().join("delivery/stems"));
+        let file = dir.path().join("s.json");
+        s.save(&file).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("\"out_dir\": \"delivery/stems\""), "{text}");
+        assert!(text.contains("\"trim\": \"auto\""), "{text}");
+        let back = Session::load(&file).unwrap();
+        assert_eq!(back.export, s.export);
+        // Older files have no "export": the defaults.
+        let old = r#"{"format":"stemdeck-session","version":1,"sample_rate":48000}"#;
+        let s = Session::from_json(old, Path::new("s.json")).unwrap();
+        assert_eq!(s.export, ExportSettings::default());
+        let bad = r#"{"format":"stemdeck-session","version":1,"sample_rate":48000,"export":{"tail_seconds":-1}}"#;
+        let msg = Session::from_json(bad, Path::new("s.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("tail_seconds"), "{msg}");
     }
 
     #[test]

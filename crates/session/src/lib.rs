@@ -12,6 +12,6 @@ pub mod routing;
 pub use error::SessionError;
 pub use io::{FORMAT_NAME, FORMAT_VERSION};
 pub use model::{
-    DEFAULT_STEM_COLORS, MixVariant, Session, Song, Stem, StemId, Track, TrackId, UNASSIGNED_NOTE,
-    VariantStem,
+    DEFAULT_EXPORT_TEMPLATE, DEFAULT_STEM_COLORS, ExportSettings, MixVariant, Session, Song, Stem,
+    StemId, Track, TrackId, TrimMode, UNASSIGNED_NOTE, VariantStem,
 };

@@ -134,6 +134,83 @@ pub struct MixVariant {
     pub stems: Vec<VariantStem>,
 }
 
+/// The default file-name template of an export: "01 Night Drive - Drums".
+pub const DEFAULT_EXPORT_TEMPLATE: &str = "{index} {title} - {stem}";
+
+/// How an export deals with files that would clip in an integer format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrimMode {
+    /// Refuse to write clipped files (and say how to avoid it).
+    #[default]
+    None,
+    /// One common gain for every file, bringing the highest sample peak to −0.1 dBFS.
+    Auto,
+}
+
+impl TrimMode {
+    /// The name used on the command line and in session files.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+/// How the stems of this session are exported, saved with it (see docs/session-format.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExportSettings {
+    /// Sample format id: "wav16", "wav24", "wav32f", "flac16" or "flac24".
+    pub format: String,
+    /// Output rate in Hz; `None`: the session's rate.
+    pub sample_rate: Option<u32>,
+    /// File-name template (tokens: {index} {title} {artist} {stem} {bpm} {key}).
+    pub template: String,
+    /// Also write the master mix.
+    pub master: bool,
+    /// Also write every saved mix variant as a full mix.
+    pub variants: bool,
+    /// Seconds of silence added at the end of every file.
+    pub tail_seconds: f64,
+    /// Write the song information sheet (PDF and JSON) beside the stems.
+    pub sheet: bool,
+    pub trim: TrimMode,
+    /// Where the files go; `None`: "<title> - Stems" beside the session. Absolute in
+    /// memory, stored relative to the session file on disk (like track paths).
+    pub out_dir: Option<PathBuf>,
+}
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        Self {
+            format: "wav24".to_owned(),
+            sample_rate: None,
+            template: DEFAULT_EXPORT_TEMPLATE.to_owned(),
+            master: false,
+            variants: false,
+            tail_seconds: 0.0,
+            sheet: true,
+            trim: TrimMode::None,
+            out_dir: None,
+        }
+    }
+}
+
+impl ExportSettings {
+    /// Check what the session file can get wrong; the message says what.
+    pub fn check(&self) -> Result<(), String> {
+        if !self.tail_seconds.is_finite() || !(0.0..=3600.0).contains(&self.tail_seconds) {
+            return Err("export.tail_seconds must be a number of seconds from 0 to 3600".into());
+        }
+        if self.sample_rate == Some(0) {
+            return Err("export.sample_rate must be above 0 (or null for the session's)".into());
+        }
+        Ok(())
+    }
+}
+
 /// A multitrack session: the tracks, how they group into stems, and the song.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Session {
@@ -144,6 +221,8 @@ pub struct Session {
     pub stems: Vec<Stem>,
     /// Mix variants the user saved, in order.
     pub variants: Vec<MixVariant>,
+    /// How this session's stems are exported.
+    pub export: ExportSettings,
 }
 
 impl Session {
@@ -154,6 +233,7 @@ impl Session {
             tracks: Vec::new(),
             stems: Vec::new(),
             variants: Vec::new(),
+            export: ExportSettings::default(),
         }
     }
 
@@ -289,6 +369,7 @@ impl Session {
         if self.sample_rate == 0 {
             return Err("sample_rate must be above 0".into());
         }
+        self.export.check()?;
         let mut seen = std::collections::HashSet::new();
         for t in &self.tracks {
             if !seen.insert(t.id) {
