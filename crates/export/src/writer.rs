@@ -1,12 +1,12 @@
 //! One output file: conversion to the file's sample format (TPDF dither for 16-bit),
 //! peak and clip counting, and the temp-then-rename rule: a file only appears under its
-//! real name once it is complete. WAV through hound, FLAC through flacenc (streamed).
+//! real name once it is complete. WAV written here (the header hound writes, then
+//! every block converted into one byte buffer and written with one call), FLAC through
+//! flacenc (streamed).
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
-
-use hound::{SampleFormat as HoundFormat, WavSpec, WavWriter};
 
 use crate::ExportError;
 use crate::flac::FlacFile;
@@ -105,8 +105,108 @@ impl SampleFormat {
 }
 
 enum Backend {
-    Wav(WavWriter<BufWriter<File>>),
+    Wav(WavFile),
     Flac(Box<FlacFile>),
+}
+
+/// A stereo WAV file being written: the same bytes as hound's `WavWriter` (PCM
+/// `WAVEFORMAT` for 16-bit, `WAVE_FORMAT_EXTENSIBLE` for 24-bit and 32-bit float, sizes
+/// filled in at the end; a test compares the two), but each block goes to the file as
+/// one byte buffer in one `write_all`, instead of one `write_sample` call per sample.
+struct WavFile {
+    file: File,
+    /// Offset of the data chunk's length field (the header's last 4 bytes).
+    data_len_offset: u64,
+    data_bytes: u64,
+    /// This block's samples as bytes, reused.
+    bytes: Vec<u8>,
+}
+
+/// hound's KSDATAFORMAT_SUBTYPE_PCM and _IEEE_FLOAT GUIDs.
+const SUBTYPE_PCM: [u8; 16] = [
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
+];
+const SUBTYPE_IEEE_FLOAT: [u8; 16] = [
+    0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
+];
+
+impl WavFile {
+    const CHANNELS: u16 = 2;
+
+    fn create(path: &Path, sample_rate: u32, bits: u16, float: bool) -> std::io::Result<Self> {
+        let header = Self::header(sample_rate, bits, float);
+        let mut file = File::create(path)?;
+        file.write_all(&header)?;
+        Ok(Self {
+            file,
+            data_len_offset: header.len() as u64 - 4,
+            data_bytes: 0,
+            bytes: Vec::new(),
+        })
+    }
+
+    /// RIFF, fmt and data chunk headers, sizes 0 (filled in by [`Self::finish`]).
+    fn header(sample_rate: u32, bits: u16, float: bool) -> Vec<u8> {
+        let bytes_per_sample = bits.div_ceil(8);
+        let block_align = bytes_per_sample * Self::CHANNELS;
+        let mut h = Vec::with_capacity(68);
+        h.extend_from_slice(b"RIFF");
+        h.extend_from_slice(&0u32.to_le_bytes());
+        h.extend_from_slice(b"WAVEfmt ");
+        let extensible = bits > 16;
+        h.extend_from_slice(&(if extensible { 40u32 } else { 16 }).to_le_bytes());
+        let tag: u16 = if extensible {
+            0xfffe
+        } else if float {
+            3
+        } else {
+            1
+        };
+        h.extend_from_slice(&tag.to_le_bytes());
+        h.extend_from_slice(&Self::CHANNELS.to_le_bytes());
+        h.extend_from_slice(&sample_rate.to_le_bytes());
+        h.extend_from_slice(&(sample_rate * u32::from(block_align)).to_le_bytes());
+        h.extend_from_slice(&block_align.to_le_bytes());
+        h.extend_from_slice(&(bytes_per_sample * 8).to_le_bytes());
+        if extensible {
+            h.extend_from_slice(&22u16.to_le_bytes());
+            h.extend_from_slice(&bits.to_le_bytes());
+            // Channel mask: front left, front right.
+            h.extend_from_slice(&3u32.to_le_bytes());
+            h.extend_from_slice(if float {
+                &SUBTYPE_IEEE_FLOAT
+            } else {
+                &SUBTYPE_PCM
+            });
+        }
+        h.extend_from_slice(b"data");
+        h.extend_from_slice(&0u32.to_le_bytes());
+        h
+    }
+
+    /// Write the bytes collected in `self.bytes` and empty it.
+    fn flush_block(&mut self) -> std::io::Result<()> {
+        self.file.write_all(&self.bytes)?;
+        self.data_bytes += self.bytes.len() as u64;
+        self.bytes.clear();
+        Ok(())
+    }
+
+    /// Fill in the RIFF and data sizes.
+    fn finish(mut self) -> std::io::Result<()> {
+        let data = u32::try_from(self.data_bytes)
+            .ok()
+            .filter(|d| d.checked_add(self.data_len_offset as u32 - 4).is_some())
+            .ok_or_else(|| {
+                std::io::Error::other("more than 4 GiB of audio: too long for a WAV file")
+            })?;
+        let riff = data + (self.data_len_offset as u32 + 4 - 8);
+        self.file.seek(SeekFrom::Start(4))?;
+        self.file.write_all(&riff.to_le_bytes())?;
+        self.file.seek(SeekFrom::Start(self.data_len_offset))?;
+        self.file.write_all(&data.to_le_bytes())?;
+        self.file.flush()
+    }
 }
 
 /// A stereo file being written under a temporary name.
@@ -149,17 +249,13 @@ impl StemWriter {
                 usize::from(format.bits()),
             )?))
         } else {
-            let spec = WavSpec {
-                channels: 2,
-                sample_rate,
-                bits_per_sample: format.bits(),
-                sample_format: if format.is_integer() {
-                    HoundFormat::Int
-                } else {
-                    HoundFormat::Float
-                },
-            };
-            Backend::Wav(WavWriter::create(&temp_path, spec).map_err(|e| wav_err(&temp_path, e))?)
+            Backend::Wav(
+                WavFile::create(&temp_path, sample_rate, format.bits(), !format.is_integer())
+                    .map_err(|source| ExportError::Io {
+                        path: temp_path.clone(),
+                        source,
+                    })?,
+            )
         };
         Ok(Self {
             format,
@@ -215,52 +311,70 @@ impl StemWriter {
         let Some(backend) = self.backend.as_mut() else {
             return Ok(());
         };
-        let path = &self.temp_path;
         let n = left.len().min(right.len());
+        let (left, right) = (
+            left.get(..n).unwrap_or_default(),
+            right.get(..n).unwrap_or_default(),
+        );
         let [last_l, last_r] = &mut self.last;
         last_l.clear();
         last_r.clear();
         self.ints.clear();
-        let scale = self.format.full_scale();
+        let format = self.format;
+        let bits = format.bits();
+        let scale = format.full_scale();
         let max = scale - 1.0;
-        for (l, r) in left.iter().zip(right).take(n) {
+        let dithered = format.is_dithered();
+        let rng = &mut self.rng;
+        let mut peak = self.peak;
+        let mut written_peak = self.written_peak;
+        let mut clipped = 0u64;
+        // The file's bytes or integers, in the file's order (interleaved).
+        let mut emit_wav = None;
+        let mut emit_ints = None;
+        match backend {
+            Backend::Wav(wav) => {
+                wav.bytes.clear();
+                wav.bytes.reserve(n * 2 * usize::from(bits / 8));
+                emit_wav = Some(&mut wav.bytes);
+            }
+            Backend::Flac(_) => {
+                self.ints.reserve(n * 2);
+                emit_ints = Some(&mut self.ints);
+            }
+        }
+        last_l.reserve(n);
+        last_r.reserve(n);
+        for (l, r) in left.iter().zip(right) {
             for (c, x) in [*l, *r].into_iter().enumerate() {
                 let a = x.abs();
-                if a > self.peak {
-                    self.peak = a;
+                if a > peak {
+                    peak = a;
                 }
-                let stored = if self.format.is_integer() {
+                let stored = if format.is_integer() {
                     // TPDF for 16-bit: the sum of two uniform values, ±1 LSB, decorrelates
                     // the rounding error from the signal.
-                    let d = if self.format.is_dithered() {
-                        self.rng.f32() - self.rng.f32()
-                    } else {
-                        0.0
-                    };
-                    let (v, clip) = quantize(x * scale + d, max);
-                    self.clipped += u64::from(clip);
-                    let v = v as i32;
-                    match backend {
-                        Backend::Wav(wav) => {
-                            if self.format.bits() == 16 {
-                                wav.write_sample(v as i16)
-                            } else {
-                                wav.write_sample(v)
-                            }
-                            .map_err(|e| wav_err(path, e))?;
-                        }
-                        Backend::Flac(_) => self.ints.push(v),
+                    let d = if dithered { rng.f32() - rng.f32() } else { 0.0 };
+                    let (v, clip) = quantize_int(x * scale + d, max);
+                    clipped += u64::from(clip);
+                    if let Some(bytes) = emit_wav.as_deref_mut() {
+                        let le = v.to_le_bytes();
+                        bytes
+                            .extend_from_slice(le.get(..usize::from(bits / 8)).unwrap_or_default());
+                    }
+                    if let Some(ints) = emit_ints.as_deref_mut() {
+                        ints.push(v);
                     }
                     v as f32 / scale
                 } else {
-                    if let Backend::Wav(wav) = backend {
-                        wav.write_sample(x).map_err(|e| wav_err(path, e))?;
+                    if let Some(bytes) = emit_wav.as_deref_mut() {
+                        bytes.extend_from_slice(&x.to_le_bytes());
                     }
                     x
                 };
                 let a = stored.abs();
-                if a > self.written_peak {
-                    self.written_peak = a;
+                if a > written_peak {
+                    written_peak = a;
                 }
                 if c == 0 {
                     last_l.push(stored);
@@ -269,8 +383,15 @@ impl StemWriter {
                 }
             }
         }
-        if let Backend::Flac(flac) = backend {
-            flac.write_interleaved(&self.ints)?;
+        self.peak = peak;
+        self.written_peak = written_peak;
+        self.clipped += clipped;
+        match backend {
+            Backend::Wav(wav) => wav.flush_block().map_err(|source| ExportError::Io {
+                path: self.temp_path.clone(),
+                source,
+            })?,
+            Backend::Flac(flac) => flac.write_interleaved(&self.ints)?,
         }
         Ok(())
     }
@@ -279,7 +400,10 @@ impl StemWriter {
     /// the returned [`PendingFile`] is committed (and is deleted if it is dropped).
     pub fn complete(mut self) -> Result<PendingFile, ExportError> {
         match self.backend.take() {
-            Some(Backend::Wav(wav)) => wav.finalize().map_err(|e| wav_err(&self.temp_path, e))?,
+            Some(Backend::Wav(wav)) => wav.finish().map_err(|source| ExportError::Io {
+                path: self.temp_path.clone(),
+                source,
+            })?,
             Some(Backend::Flac(flac)) => flac.finish()?,
             None => {}
         }
@@ -377,16 +501,34 @@ fn quantize(v: f32, max: f32) -> (f32, bool) {
     }
 }
 
-fn wav_err(path: &Path, e: hound::Error) -> ExportError {
-    match e {
-        hound::Error::IoError(source) => ExportError::Io {
-            path: path.to_owned(),
-            source,
-        },
-        other => ExportError::Wav {
-            path: path.to_owned(),
-            reason: other.to_string(),
-        },
+/// [`quantize`] as an integer, the way the file stores it: the same result for every
+/// input (NaN gives 0), with a fast path that avoids the `roundf` call for the values
+/// that matter (|v| < 2^30).
+#[inline]
+fn quantize_int(v: f32, max: f32) -> (i32, bool) {
+    const FAST: f32 = (1u32 << 30) as f32;
+    if v.abs() < FAST {
+        // Truncate, then round half away from zero: `v - t` is exact.
+        let t = v as i32;
+        let frac = v - t as f32;
+        let r = if frac >= 0.5 {
+            t + 1
+        } else if frac <= -0.5 {
+            t - 1
+        } else {
+            t
+        };
+        let m = max as i32;
+        if r > m {
+            (m, true)
+        } else if r < -m - 1 {
+            (-m - 1, true)
+        } else {
+            (r, false)
+        }
+    } else {
+        let (q, clip) = quantize(v, max);
+        (q as i32, clip)
     }
 }
 
@@ -421,6 +563,106 @@ mod tests {
         w.write(&[0.1], &[0.1]).unwrap();
         drop(w);
         assert!(!gone.exists() && !temp_path_for(&gone).exists());
+    }
+
+    /// Our WAV files are byte for byte what hound writes for the same samples.
+    #[test]
+    fn wav_bytes_match_hound() {
+        let dir = tempfile::tempdir().unwrap();
+        let left: Vec<f32> = (0..1001).map(|i| ((i as f32) * 0.37).sin() * 0.9).collect();
+        let right: Vec<f32> = (0..1001).map(|i| ((i as f32) * 0.11).cos() * 1.2).collect();
+        for format in [
+            SampleFormat::Wav16,
+            SampleFormat::Wav24,
+            SampleFormat::Wav32f,
+        ] {
+            let ours = dir.path().join(format!("{}.wav", format.id()));
+            let mut w = StemWriter::create(ours.clone(), format, 44_100, 3).unwrap();
+            w.write(&left[..600], &right[..600]).unwrap();
+            w.write(&left[600..], &right[600..]).unwrap();
+            w.finish().unwrap();
+            let theirs = dir.path().join(format!("hound-{}.wav", format.id()));
+            let spec = hound::WavSpec {
+                channels: 2,
+                sample_rate: 44_100,
+                bits_per_sample: format.bits(),
+                sample_format: if format.is_integer() {
+                    hound::SampleFormat::Int
+                } else {
+                    hound::SampleFormat::Float
+                },
+            };
+            let mut h = hound::WavWriter::create(&theirs, spec).unwrap();
+            let mut r = hound::WavReader::open(&ours).unwrap();
+            match format {
+                SampleFormat::Wav16 => {
+                    for s in r.samples::<i16>() {
+                        h.write_sample(s.unwrap()).unwrap();
+                    }
+                }
+                SampleFormat::Wav24 => {
+                    for s in r.samples::<i32>() {
+                        h.write_sample(s.unwrap()).unwrap();
+                    }
+                }
+                _ => {
+                    for s in r.samples::<f32>() {
+                        h.write_sample(s.unwrap()).unwrap();
+                    }
+                }
+            }
+            h.finalize().unwrap();
+            assert_eq!(r.duration(), 1001);
+            assert_eq!(
+                std::fs::read(&ours).unwrap(),
+                std::fs::read(&theirs).unwrap(),
+                "{format:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fast_quantize_is_quantize() {
+        for max in [32_767.0f32, 8_388_607.0] {
+            let mut values = vec![
+                0.0,
+                -0.0,
+                0.5,
+                -0.5,
+                1.5,
+                -1.5,
+                2.5,
+                0.49999997,
+                -0.49999997,
+                0.50000006,
+                max,
+                max + 0.5,
+                max + 0.49,
+                -max - 1.0,
+                -max - 1.5,
+                -max - 1.49,
+                1e9,
+                -1e9,
+                f32::MAX,
+                f32::MIN,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::NAN,
+                1_073_741_824.0,
+                -1_073_741_824.0,
+                8_388_607.5,
+                -8_388_608.5,
+            ];
+            let mut x = 0.123_456_7f32;
+            for _ in 0..100_000 {
+                x = (x * 3.987_654 + 0.1).fract();
+                values.push((x - 0.5) * 2.2 * max);
+            }
+            for v in values {
+                let (q, clip) = quantize(v, max);
+                assert_eq!(quantize_int(v, max), (q as i32, clip), "{v}");
+            }
+        }
     }
 
     #[test]

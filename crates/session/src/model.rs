@@ -97,6 +97,18 @@ pub struct Stem {
     pub tracks: Vec<TrackId>,
 }
 
+/// One more than the highest id (1 when there is none); when the highest is `u32::MAX`
+/// (a session file may say anything), the lowest id not in use.
+fn next_free_id(ids: impl Iterator<Item = u32> + Clone) -> u32 {
+    match ids.clone().max() {
+        None => 1,
+        Some(max) => max.checked_add(1).unwrap_or_else(|| {
+            let used: std::collections::HashSet<u32> = ids.collect();
+            (1..=u32::MAX).find(|i| !used.contains(i)).unwrap_or(0)
+        }),
+    }
+}
+
 fn default_color() -> String {
     DEFAULT_STEM_COLORS[0].to_owned()
 }
@@ -270,11 +282,11 @@ impl Session {
     }
 
     pub fn next_track_id(&self) -> TrackId {
-        TrackId(self.tracks.iter().map(|t| t.id.0 + 1).max().unwrap_or(1))
+        TrackId(next_free_id(self.tracks.iter().map(|t| t.id.0)))
     }
 
     pub fn next_stem_id(&self) -> StemId {
-        StemId(self.stems.iter().map(|s| s.id.0 + 1).max().unwrap_or(1))
+        StemId(next_free_id(self.stems.iter().map(|s| s.id.0)))
     }
 
     /// Colour for the next new stem: the first default not already used.
@@ -503,5 +515,17 @@ mod tests {
         assert_eq!(s.next_track_id(), TrackId(5));
         assert_eq!(s.next_stem_id(), StemId(3));
         assert_eq!(s.next_stem_color(), DEFAULT_STEM_COLORS[2]);
+    }
+
+    /// Found by fuzzing (fuzz/, session_json): a session file may use the highest id.
+    #[test]
+    fn new_ids_after_the_highest_possible_id_do_not_overflow() {
+        let mut s = session();
+        s.tracks[0].id = TrackId(u32::MAX);
+        s.stems[0].id = StemId(u32::MAX);
+        assert_eq!(s.next_track_id(), TrackId(1));
+        assert_eq!(s.next_stem_id(), StemId(1));
+        let id = s.add_stem("New");
+        assert!(s.stems.iter().filter(|st| st.id == id).count() == 1);
     }
 }
