@@ -437,6 +437,12 @@ impl Decoder {
                     let frames = buf.frames();
                     for ch in &mut self.pending {
                         ch.resize(frames, 0.0);
+                        // A float file may hold NaN or infinity (damage, or a broken
+                        // plug-in): silence, so it cannot poison the resampler (rubato's
+                        // FFT panics on NaN), the mix, the meters or an export.
+                        for x in ch.iter_mut().filter(|x| !x.is_finite()) {
+                            *x = 0.0;
+                        }
                     }
                     self.placed(start_ts);
                     return Ok(true);

@@ -390,7 +390,7 @@ impl Layout {
         }
         let mut variant_plans = Vec::new();
         if delivery.variants {
-            for (k, variant) in session.variants.iter().enumerate() {
+            for (k, variant) in session.delivery_variants().iter().enumerate() {
                 let mut s = session.clone();
                 s.apply_variant(variant);
                 let plan = s.mix_plan(MixMode::Audition);
@@ -527,6 +527,7 @@ pub fn export_delivery(
     check_existing(&planned, opts.force)?;
 
     let mut streams = open_streams(session, &layout.plan, &layout.variant_plans)?;
+    stage_time("open", started);
     let song_frames = streams
         .iter()
         .flatten()
@@ -599,7 +600,10 @@ pub fn export_delivery(
         }
         commit_all(pending)
     };
-    match finish() {
+    let sheet_started = Instant::now();
+    let finished = finish();
+    stage_time("sheet + rename", sheet_started);
+    match finished {
         Ok(paths) => {
             report.sheet_files = paths
                 .into_iter()
@@ -696,6 +700,14 @@ fn open_streams(
         .collect::<Result<_, _>>()?)
 }
 
+/// With `STEMDECK_EXPORT_TIMING` set, print how long a pass took (on stderr): for
+/// profiling, see docs/performance.md.
+fn stage_time(what: &str, started: Instant) {
+    if std::env::var_os("STEMDECK_EXPORT_TIMING").is_some() {
+        eprintln!("[timing] {what}: {:.3} s", started.elapsed().as_secs_f64());
+    }
+}
+
 fn db(linear: f64) -> f64 {
     if linear > 0.0 {
         20.0 * linear.log10()
@@ -745,7 +757,9 @@ impl Job<'_> {
             done: 0,
             total: self.frames * if verify { 2 } else { 1 },
         };
+        let started = Instant::now();
         let mut pass = self.render(streams, 1.0, Stage::Render, &mut counter)?;
+        stage_time("render", started);
 
         // The analysis: did any integer file clip, and how loud is the loudest file?
         let loudest = pass
@@ -781,7 +795,9 @@ impl Job<'_> {
             *streams = open_streams(self.session, &layout.plan, &layout.variant_plans)?;
             counter.total += self.frames;
             let gain = 10f64.powf(gain_db / 20.0) as f32;
+            let started = Instant::now();
             pass = self.render(streams, gain, Stage::Trim, &mut counter)?;
+            stage_time("render (trim)", started);
             trim_message = format!(
                 "trimmed every file by {gain_db:+.2} dB (one common gain): the loudest file peaked at {} dBFS \
                  and would have clipped; now the highest sample peak is {TRIM_TARGET_DBFS:.1} dBFS and the \
@@ -843,7 +859,9 @@ impl Job<'_> {
         let stems = stem_paths.len();
         let null = match master_path {
             Some(master) => {
+                let started = Instant::now();
                 let residual = self.null_test_files(&stem_paths, &master, &mut counter)?;
+                stage_time("null test", started);
                 null_verdict(NullSource::Files, residual, layout.format, stems)
             }
             None => null_verdict(NullSource::Memory, memory_null, layout.format, stems),
@@ -886,13 +904,19 @@ impl Job<'_> {
             )?);
         }
 
-        let mut inputs: Vec<Vec<Vec<f32>>> = streams
-            .iter()
-            .map(|s| match s {
-                Some(s) => vec![vec![0.0; BLOCK_FRAMES]; s.channels()],
-                None => Vec::new(),
-            })
-            .collect();
+        // Two sets of input blocks: while block k is mixed, converted, measured and
+        // written from one, block k+1 is decoded into the other (see `decode_block`).
+        let new_inputs = || -> Vec<Vec<Vec<f32>>> {
+            streams
+                .iter()
+                .map(|s| match s {
+                    Some(s) => vec![vec![0.0; BLOCK_FRAMES]; s.channels()],
+                    None => Vec::new(),
+                })
+                .collect()
+        };
+        let mut inputs = new_inputs();
+        let mut next_inputs = new_inputs();
         let mut stem_bufs = vec![StereoBuf::new(BLOCK_FRAMES); layout.plan.stems.len()];
         let mut master = StereoBuf::new(BLOCK_FRAMES);
         let mut variant_masters = vec![StereoBuf::new(BLOCK_FRAMES); layout.variant_plans.len()];
@@ -908,6 +932,17 @@ impl Job<'_> {
         let silence = StereoBuf::new(BLOCK_FRAMES);
         let mut memory_null = 0.0f64;
 
+        // Frames of block k: audio up to the song's end, then whole blocks of silence
+        // (the tail, and the converters' flush).
+        let song_frames = self.song_frames;
+        let block_at = |fed: u64| -> (bool, usize) {
+            let audible = song_frames.saturating_sub(fed);
+            if audible > 0 {
+                (true, audible.min(BLOCK_FRAMES as u64) as usize)
+            } else {
+                (false, BLOCK_FRAMES)
+            }
+        };
         let mut fed: u64 = 0;
         // Input frames after which every output must be complete (a generous bound on
         // the converters' flush; reaching it would be a bug, reported, never a hang).
@@ -915,6 +950,10 @@ impl Job<'_> {
             + 4 * BLOCK_FRAMES as u64
             + 1_000_000;
         let mut produced_before = 0;
+        // The first block, decoded up front; each later one during the one before.
+        if let (true, n) = block_at(0) {
+            decode_block(streams, &mut inputs, n)?;
+        }
         while !chains.iter().all(Chain::done) {
             if self.cancel.load(Ordering::Relaxed) {
                 return Err(ExportError::Cancelled);
@@ -924,60 +963,60 @@ impl Job<'_> {
                     "internal error: the rate converter stopped producing audio".into(),
                 ));
             }
-            let audible = self.song_frames.saturating_sub(fed);
-            let n = if audible > 0 {
-                audible.min(BLOCK_FRAMES as u64) as usize
-            } else {
-                BLOCK_FRAMES
-            };
-            let sources: SourceBufs<'_> = if audible > 0 {
-                streams
-                    .par_iter_mut()
-                    .zip(inputs.par_iter_mut())
-                    .try_for_each(|(stream, buf)| match stream {
-                        Some(stream) => {
-                            let mut chans: Vec<&mut [f32]> = buf
-                                .iter_mut()
-                                .map(|c| c.get_mut(..n).unwrap_or_default())
-                                .collect();
-                            stream.read(&mut chans)
+            let (audible, n) = block_at(fed);
+            let (next_audible, next_n) = block_at(fed + n as u64);
+            let current = &inputs;
+            let (decoded, pushed) = rayon::join(
+                || {
+                    if next_audible {
+                        decode_block(streams, &mut next_inputs, next_n)
+                    } else {
+                        Ok(())
+                    }
+                },
+                || {
+                    let sources: SourceBufs<'_> = if audible {
+                        mix_block(
+                            &layout.plan,
+                            &layout.plan,
+                            current,
+                            &mut stem_bufs,
+                            &mut master,
+                            n,
+                        );
+                        for (plan, out) in
+                            layout.variant_plans.iter().zip(variant_masters.iter_mut())
+                        {
+                            mix_block(plan, plan, current, &mut scratch, out, n);
                         }
-                        None => Ok(()),
-                    })?;
-                mix_block(
-                    &layout.plan,
-                    &layout.plan,
-                    &inputs,
-                    &mut stem_bufs,
-                    &mut master,
-                    n,
-                );
-                for (plan, out) in layout.variant_plans.iter().zip(variant_masters.iter_mut()) {
-                    mix_block(plan, plan, &inputs, &mut scratch, out, n);
-                }
-                SourceBufs {
-                    stems: &stem_bufs,
-                    master: &master,
-                    variants: &variant_masters,
-                    silence: None,
-                }
-            } else {
-                // The tail, and the converters' flush: silence.
-                SourceBufs {
-                    stems: &[],
-                    master: &silence,
-                    variants: &[],
-                    silence: Some(&silence),
-                }
-            };
-            chains.par_iter_mut().try_for_each(|c| {
-                let buf = sources.get(c.source);
-                let (l, r) = (
-                    buf.left.get(..n).unwrap_or_default(),
-                    buf.right.get(..n).unwrap_or_default(),
-                );
-                c.push(l, r)
-            })?;
+                        SourceBufs {
+                            stems: &stem_bufs,
+                            master: &master,
+                            variants: &variant_masters,
+                            silence: None,
+                        }
+                    } else {
+                        // The tail, and the converters' flush: silence.
+                        SourceBufs {
+                            stems: &[],
+                            master: &silence,
+                            variants: &[],
+                            silence: Some(&silence),
+                        }
+                    };
+                    chains.par_iter_mut().try_for_each(|c| {
+                        let buf = sources.get(c.source);
+                        let (l, r) = (
+                            buf.left.get(..n).unwrap_or_default(),
+                            buf.right.get(..n).unwrap_or_default(),
+                        );
+                        c.push(l, r)
+                    })
+                },
+            );
+            pushed?;
+            decoded?;
+            std::mem::swap(&mut inputs, &mut next_inputs);
             fed += n as u64;
             if memory_master {
                 memory_null = memory_null.max(block_null(&chains));
@@ -1033,49 +1072,30 @@ impl Job<'_> {
                 });
             }
         }
+        // Two sets of blocks: block k+1 is read while block k is compared.
         let mut bufs =
             vec![[vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]]; decoders.len()];
+        let mut next_bufs = bufs.clone();
+        let mut sum = vec![0.0f32; BLOCK_FRAMES];
         let mut residual = 0.0f64;
         let mut done = 0u64;
+        let frames = self.frames;
+        let block_at = |done: u64| (frames.saturating_sub(done)).min(BLOCK_FRAMES as u64) as usize;
+        read_back_block(&mut decoders, &mut bufs, block_at(0), 0)?;
         while done < self.frames {
             if self.cancel.load(Ordering::Relaxed) {
                 return Err(ExportError::Cancelled);
             }
-            let n = (self.frames - done).min(BLOCK_FRAMES as u64) as usize;
-            decoders
-                .par_iter_mut()
-                .zip(bufs.par_iter_mut())
-                .try_for_each(|((path, d), [l, r])| {
-                    let mut chans: [&mut [f32]; 2] = [
-                        l.get_mut(..n).unwrap_or_default(),
-                        r.get_mut(..n).unwrap_or_default(),
-                    ];
-                    let got = d.read(&mut chans)?;
-                    if got < n {
-                        return Err(ExportError::Read {
-                            path: path.clone(),
-                            reason: format!("ends early, after {} frames", done + got as u64),
-                        });
-                    }
-                    Ok(())
-                })?;
-            let (master, stems) = match bufs.split_last() {
-                Some(x) => x,
-                None => break,
-            };
-            for c in 0..2 {
-                for i in 0..n {
-                    let sum = stems.iter().fold(0.0f32, |acc, s| {
-                        acc + s.get(c).and_then(|ch| ch.get(i)).copied().unwrap_or(0.0)
-                    });
-                    let m = master
-                        .get(c)
-                        .and_then(|ch| ch.get(i))
-                        .copied()
-                        .unwrap_or(0.0);
-                    residual = residual.max(f64::from((sum - m).abs()));
-                }
-            }
+            let n = block_at(done);
+            let next_n = block_at(done + n as u64);
+            let current = &bufs;
+            let (read, block_residual) = rayon::join(
+                || read_back_block(&mut decoders, &mut next_bufs, next_n, done + n as u64),
+                || null_residual(current, &mut sum, n),
+            );
+            read?;
+            residual = residual.max(block_residual);
+            std::mem::swap(&mut bufs, &mut next_bufs);
             done += n as u64;
             counter.done += n as u64;
             (self.progress)(Progress {
@@ -1086,6 +1106,85 @@ impl Job<'_> {
         }
         Ok(residual)
     }
+}
+
+/// Read the next `n` frames (from frame `at`) of every written file, in parallel.
+fn read_back_block(
+    decoders: &mut [(PathBuf, Decoder)],
+    bufs: &mut [[Vec<f32>; 2]],
+    n: usize,
+    at: u64,
+) -> Result<(), ExportError> {
+    if n == 0 {
+        return Ok(());
+    }
+    decoders
+        .par_iter_mut()
+        .zip(bufs.par_iter_mut())
+        .try_for_each(|((path, d), [l, r])| {
+            let mut chans: [&mut [f32]; 2] = [
+                l.get_mut(..n).unwrap_or_default(),
+                r.get_mut(..n).unwrap_or_default(),
+            ];
+            let got = d.read(&mut chans)?;
+            if got < n {
+                return Err(ExportError::Read {
+                    path: path.clone(),
+                    reason: format!("ends early, after {} frames", at + got as u64),
+                });
+            }
+            Ok(())
+        })
+}
+
+/// The highest absolute difference, over the first `n` frames, between the sum of the
+/// stems (every buffer but the last, added in order) and the master (the last buffer).
+fn null_residual(bufs: &[[Vec<f32>; 2]], sum: &mut [f32], n: usize) -> f64 {
+    let Some((master, stems)) = bufs.split_last() else {
+        return 0.0;
+    };
+    let sum = sum.get_mut(..n).unwrap_or_default();
+    let mut residual = 0.0f64;
+    for (c, m) in master.iter().enumerate() {
+        sum.fill(0.0);
+        for stem in stems {
+            let s = stem.get(c).and_then(|ch| ch.get(..n)).unwrap_or_default();
+            for (acc, x) in sum.iter_mut().zip(s) {
+                *acc += *x;
+            }
+        }
+        let m = m.get(..n).unwrap_or_default();
+        // Per block in f32, then widened: the same maximum, found with vector code.
+        let worst = sum
+            .iter()
+            .zip(m)
+            .map(|(s, m)| (s - m).abs())
+            .fold(0.0f32, f32::max);
+        residual = residual.max(f64::from(worst));
+    }
+    residual
+}
+
+/// Decode the next `n` frames of every stream into its input block, in parallel.
+fn decode_block(
+    streams: &mut [Option<TrackStream>],
+    inputs: &mut [Vec<Vec<f32>>],
+    n: usize,
+) -> Result<(), ExportError> {
+    streams
+        .par_iter_mut()
+        .zip(inputs.par_iter_mut())
+        .try_for_each(|(stream, buf)| match stream {
+            Some(stream) => {
+                let mut chans: Vec<&mut [f32]> = buf
+                    .iter_mut()
+                    .map(|c| c.get_mut(..n).unwrap_or_default())
+                    .collect();
+                stream.read(&mut chans)
+            }
+            None => Ok(()),
+        })?;
+    Ok(())
 }
 
 struct Counter {

@@ -369,6 +369,52 @@ impl Session {
         }
     }
 
+    /// The variants every session has: Full mix; and, when a stem is the vocals (by its
+    /// name), Instrumental (vocals muted) and A cappella (vocals soloed).
+    pub fn builtin_variants(&self) -> Vec<MixVariant> {
+        use crate::grouping::{Role, classify};
+        let vocals: Vec<StemId> = self
+            .stems
+            .iter()
+            .filter(|s| classify(&s.name) == Some(Role::Vocals))
+            .map(|s| s.id)
+            .collect();
+        let mut v = vec![MixVariant {
+            name: "Full mix".into(),
+            stems: Vec::new(),
+        }];
+        if !vocals.is_empty() {
+            let switch = |mute, solo| {
+                vocals
+                    .iter()
+                    .map(|&stem| VariantStem { stem, mute, solo })
+                    .collect()
+            };
+            v.push(MixVariant {
+                name: "Instrumental".into(),
+                stems: switch(true, false),
+            });
+            v.push(MixVariant {
+                name: "A cappella".into(),
+                stems: switch(false, true),
+            });
+        }
+        v
+    }
+
+    /// The variants a delivery exports as full mixes: the saved ones, then the built-in
+    /// Instrumental and A cappella unless a saved one has the same name (Full mix is the
+    /// master, exported on its own).
+    pub fn delivery_variants(&self) -> Vec<MixVariant> {
+        let mut v = self.variants.clone();
+        for b in self.builtin_variants().into_iter().skip(1) {
+            if !v.iter().any(|s| s.name.eq_ignore_ascii_case(&b.name)) {
+                v.push(b);
+            }
+        }
+        v
+    }
+
     /// Whether the stems' switches are exactly the variant's.
     pub fn matches_variant(&self, variant: &MixVariant) -> bool {
         let mut probe = self.clone();

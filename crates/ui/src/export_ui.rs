@@ -1,54 +1,51 @@
-//! One-click export: the Export button runs the export on a worker thread (results
-//! come back over a crossbeam channel) while the UI and playback carry on; a progress
-//! bar with ETA and Cancel; a summary with "Show folder"; and the options window.
+//! One-click export: the Export button runs the whole delivery (stems, master, variants,
+//! song information sheet, null test) on a worker thread with the settings saved in the
+//! session, while the UI and playback carry on. Results come back over a crossbeam
+//! channel. A progress bar with stage and ETA, Cancel, a headroom prompt when a file
+//! would clip (one common trim, never per-stem normalising), a summary with the levels
+//! and the null test, and the "Export options" window with a live preview of the names.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, bounded};
-use stemdeck_export::naming::{DEFAULT_TEMPLATE, file_stem, stems_folder_name};
-use stemdeck_export::{ExportOptions, ExportReport, Progress, SampleFormat};
+use stemdeck_export::naming::stems_folder_name;
+use stemdeck_export::{
+    DeliveryOptions, ExportError, ExportOptions, ExportReport, Progress, SAMPLE_RATES,
+    SampleFormat, Stage, TRIM_TARGET_DBFS, TrimMode, planned_files,
+};
+use stemdeck_session::ExportSettings;
 
 use crate::app::{Level, StemdeckApp};
 
 struct Job {
     done: Arc<AtomicU64>,
     total: Arc<AtomicU64>,
+    stage: Arc<AtomicU8>,
     cancel: Arc<AtomicBool>,
-    rx: Receiver<Result<ExportReport, String>>,
+    rx: Receiver<Result<ExportReport, ExportError>>,
     started: Instant,
 }
 
-/// Export settings and the running job.
+/// A question the export asks before it writes anything.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExportPrompt {
+    /// An integer file would clip: offer one common trim for every file.
+    Clip { message: String, trim_db: f64 },
+    /// Files of the same names exist: offer to replace them.
+    Overwrite { message: String },
+}
+
+/// The running job, the last result and the open windows. The settings themselves live
+/// in the session (`Session::export`), so they are saved with it and undoable.
+#[derive(Default)]
 pub struct ExportState {
     pub show_options: bool,
-    /// `None`: "<title> - Stems" beside the session.
-    pub out_dir: Option<PathBuf>,
-    pub format: SampleFormat,
-    pub template: String,
-    pub include_master: bool,
-    pub force: bool,
     job: Option<Job>,
     pub last_report: Option<ExportReport>,
     pub show_summary: bool,
-}
-
-impl Default for ExportState {
-    fn default() -> Self {
-        Self {
-            show_options: false,
-            out_dir: None,
-            format: SampleFormat::Wav24,
-            template: DEFAULT_TEMPLATE.to_owned(),
-            include_master: true,
-            force: false,
-            job: None,
-            last_report: None,
-            show_summary: false,
-        }
-    }
+    pub prompt: Option<ExportPrompt>,
 }
 
 impl ExportState {
@@ -57,47 +54,120 @@ impl ExportState {
     }
 }
 
+/// What one export run does beyond the saved settings (answers to the prompts).
+#[derive(Clone, Copy, Default)]
+struct RunOverrides {
+    force: bool,
+    trim: bool,
+}
+
+fn stage_code(stage: Stage) -> u8 {
+    match stage {
+        Stage::Render => 0,
+        Stage::Trim => 1,
+        Stage::Verify => 2,
+    }
+}
+
+fn stage_from_code(code: u8) -> Stage {
+    match code {
+        1 => Stage::Trim,
+        2 => Stage::Verify,
+        _ => Stage::Render,
+    }
+}
+
+fn rate_text(rate: u32) -> String {
+    let khz = f64::from(rate) / 1000.0;
+    if rate % 1000 == 0 {
+        format!("{khz:.0} kHz")
+    } else {
+        format!("{khz:.1} kHz")
+    }
+}
+
+fn db_text(linear: f64, unit: &str) -> String {
+    if linear > 0.0 {
+        format!("{:+.1} {unit}", 20.0 * linear.log10())
+    } else {
+        "silent".into()
+    }
+}
+
 impl StemdeckApp {
-    fn export_dir(&self) -> Option<PathBuf> {
+    /// The export options for the open session, from its saved settings.
+    fn export_options(&self) -> Option<(ExportOptions, DeliveryOptions)> {
         let doc = self.doc.as_ref()?;
-        Some(
-            self.export
-                .out_dir
-                .clone()
-                .unwrap_or_else(|| doc.base_dir.join(stems_folder_name(&doc.session.song))),
-        )
+        let default_dir = doc.base_dir.join(stems_folder_name(&doc.session.song));
+        let settings = &doc.session.export;
+        let opts = ExportOptions::from_settings(settings, default_dir).ok()?;
+        Some((opts, DeliveryOptions::from_settings(settings)))
     }
 
-    /// Export every stem now, with the current settings, on a worker thread.
+    /// The progress of the running export: fraction done and the pass it is in.
+    pub fn export_progress(&self) -> Option<(f32, Stage)> {
+        let job = self.export.job.as_ref()?;
+        let (done, total) = (
+            job.done.load(Ordering::Relaxed),
+            job.total.load(Ordering::Relaxed),
+        );
+        let f = if total > 0 {
+            (done as f64 / total as f64) as f32
+        } else {
+            0.0
+        };
+        Some((f, stage_from_code(job.stage.load(Ordering::Relaxed))))
+    }
+
+    /// Export now with the session's saved settings, on a worker thread.
     pub fn start_export(&mut self) {
+        self.start_export_with(RunOverrides::default());
+    }
+
+    fn start_export_with(&mut self, run: RunOverrides) {
         if self.export.running() {
             return;
         }
-        let (Some(doc), Some(out_dir)) = (self.doc.as_ref(), self.export_dir()) else {
+        self.export.prompt = None;
+        let Some(doc) = self.doc.as_ref() else { return };
+        if let Err(e) = doc.session.export.check() {
+            self.notify(Level::Error, format!("Export settings: {e}"));
+            return;
+        }
+        let session = doc.session.clone();
+        let Some((mut opts, mut delivery)) = self.export_options() else {
+            let format = doc.session.export.format.clone();
+            self.notify(
+                Level::Error,
+                format!("Export settings: unknown format \"{format}\""),
+            );
             return;
         };
-        let session = doc.session.clone();
-        let opts = ExportOptions {
-            out_dir,
-            format: self.export.format,
-            template: self.export.template.clone(),
-            include_master: self.export.include_master,
-            force: self.export.force,
-        };
+        opts.force = run.force;
+        if run.trim {
+            delivery.trim = TrimMode::Auto;
+        }
         let done = Arc::new(AtomicU64::new(0));
         let total = Arc::new(AtomicU64::new(0));
+        let stage = Arc::new(AtomicU8::new(0));
         let cancel = Arc::new(AtomicBool::new(false));
         let (tx, rx) = bounded(1);
-        let (d, t, c) = (Arc::clone(&done), Arc::clone(&total), Arc::clone(&cancel));
+        let (d, t, st, c) = (
+            Arc::clone(&done),
+            Arc::clone(&total),
+            Arc::clone(&stage),
+            Arc::clone(&cancel),
+        );
         let spawned = std::thread::Builder::new()
             .name("stemdeck-export".into())
             .spawn(move || {
                 let progress = |p: Progress| {
                     t.store(p.total_frames, Ordering::Relaxed);
                     d.store(p.done_frames, Ordering::Relaxed);
+                    st.store(stage_code(p.stage), Ordering::Relaxed);
                 };
-                let result = stemdeck_export::export(&session, &opts, &progress, &c)
-                    .map_err(|e| e.to_string());
+                let result =
+                    stemdeck_export::export_delivery(&session, &opts, &delivery, &progress, &c);
                 tx.send(result).ok();
             });
         match spawned {
@@ -105,6 +175,7 @@ impl StemdeckApp {
                 self.export.job = Some(Job {
                     done,
                     total,
+                    stage,
                     cancel,
                     rx,
                     started: Instant::now(),
@@ -144,39 +215,80 @@ impl StemdeckApp {
         self.finish_export(result);
     }
 
-    fn finish_export(&mut self, result: Result<ExportReport, String>) {
+    fn finish_export(&mut self, result: Result<ExportReport, ExportError>) {
         match result {
             Ok(report) => {
+                let null = report
+                    .null_test
+                    .as_ref()
+                    .map(|n| format!(" · null test {}", n.message))
+                    .unwrap_or_default();
                 self.notify(
                     Level::Info,
                     format!(
-                        "Exported {} files to {}",
-                        report.files.len(),
+                        "Exported {} files to {}{null}",
+                        report.files.len() + report.sheet_files.len(),
                         report.dir.display()
                     ),
                 );
                 self.export.last_report = Some(report);
                 self.export.show_summary = true;
             }
-            Err(e) => self.notify(Level::Error, format!("Export failed: {e}")),
+            Err(ExportError::WouldClip {
+                first,
+                files,
+                peak_db,
+                trim_db,
+                ..
+            }) => {
+                let name = first
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let others = match files {
+                    0 | 1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                };
+                self.export.prompt = Some(ExportPrompt::Clip {
+                    message: format!(
+                        "\"{name}\"{others} would clip: its peak is {peak_db:+.1} dBFS. \
+                         Nothing was written."
+                    ),
+                    trim_db,
+                });
+            }
+            Err(ExportError::WouldOverwrite { first, more }) => {
+                let others = if more > 0 {
+                    format!(" and {more} more files")
+                } else {
+                    String::new()
+                };
+                self.export.prompt = Some(ExportPrompt::Overwrite {
+                    message: format!("{}{others} already exist.", first.display()),
+                });
+            }
+            Err(ExportError::Cancelled) => {
+                self.notify(Level::Info, "Export cancelled; no files were left behind")
+            }
+            Err(e) => self.notify(
+                Level::Error,
+                format!("Export failed: {e}. No files were left behind."),
+            ),
         }
     }
 
-    /// Progress with ETA and Cancel, in the transport bar while an export runs.
+    /// Progress with stage, ETA and Cancel, in the transport bar while an export runs.
     pub(crate) fn export_progress_ui(&mut self, ui: &mut egui::Ui) {
-        let Some(job) = &self.export.job else { return };
-        let (done, total) = (
-            job.done.load(Ordering::Relaxed),
-            job.total.load(Ordering::Relaxed),
-        );
-        let f = if total > 0 {
-            done as f32 / total as f32
-        } else {
-            0.0
+        let Some((f, stage)) = self.export_progress() else {
+            return;
         };
-        let elapsed = job.started.elapsed().as_secs_f32();
+        let elapsed = self
+            .export
+            .job
+            .as_ref()
+            .map_or(0.0, |j| j.started.elapsed().as_secs_f32());
         let eta = if f > 0.02 {
-            format!(" · {:.0} s left", elapsed / f - elapsed)
+            format!(" · {:.0} s left", (elapsed / f - elapsed).max(0.0))
         } else {
             String::new()
         };
@@ -187,10 +299,14 @@ impl StemdeckApp {
         {
             self.cancel_export();
         }
+        let mut what = stage.describe().to_owned();
+        if let Some(first) = what.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
         ui.add(
             egui::ProgressBar::new(f)
-                .desired_width(180.0)
-                .text(format!("Exporting {:.0}%{eta}", f * 100.0)),
+                .desired_width(200.0)
+                .text(format!("{what} {:.0}%{eta}", f * 100.0)),
         );
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(100));
@@ -206,58 +322,89 @@ impl StemdeckApp {
                 .show(&ctx, |ui| self.export_options_ui(ui));
             self.export.show_options &= open;
         }
+        if let Some(prompt) = self.export.prompt.clone() {
+            egui::Window::new("Export")
+                .collapsible(false)
+                .resizable(false)
+                .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+                .show(&ctx, |ui| self.export_prompt_ui(ui, &prompt));
+        }
         if self.export.show_summary
             && let Some(report) = self.export.last_report.clone()
         {
             let mut open = true;
             egui::Window::new("Export finished")
                 .open(&mut open)
-                .show(&ctx, |ui| {
-                    ui.label(format!(
-                        "{} files · {} · {} Hz · {:.1} s of audio in {:.1} s",
-                        report.files.len(),
-                        report.format.describe(),
-                        report.sample_rate,
-                        report.seconds(),
-                        report.elapsed.as_secs_f64()
-                    ));
-                    egui::Grid::new("export-summary")
-                        .striped(true)
-                        .show(ui, |ui| {
-                            for f in &report.files {
-                                ui.label(
-                                    f.path
-                                        .file_name()
-                                        .map(|n| n.to_string_lossy().into_owned())
-                                        .unwrap_or_default(),
-                                );
-                                let db = if f.peak > 0.0 {
-                                    format!("{:+.1} dBFS", 20.0 * f.peak.log10())
-                                } else {
-                                    "silent".into()
-                                };
-                                ui.label(db);
-                                ui.end_row();
-                            }
-                        });
-                    if !report.unassigned.is_empty() {
-                        ui.weak(format!(
-                            "Left out (in no stem): {}",
-                            report.unassigned.join(", ")
-                        ));
-                    }
-                    if ui.button("Show folder").clicked() {
-                        show_folder(&report.dir);
-                    }
-                });
+                .show(&ctx, |ui| export_summary_ui(ui, &report));
             self.export.show_summary &= open;
         }
     }
 
+    fn export_prompt_ui(&mut self, ui: &mut egui::Ui, prompt: &ExportPrompt) {
+        match prompt {
+            ExportPrompt::Clip { message, trim_db } => {
+                ui.label(message);
+                ui.label(format!(
+                    "Stemdeck can lower every file by the same {:.1} dB, so the loudest \
+                     peak sits at {TRIM_TARGET_DBFS:.1} dBFS, the stems keep their balance \
+                     and still add up to the master. Or export as 32-bit float, which \
+                     cannot clip.",
+                    trim_db.abs()
+                ));
+                ui.horizontal(|ui| {
+                    if ui
+                        .button(format!("Trim all files by {trim_db:+.1} dB and export"))
+                        .clicked()
+                    {
+                        self.start_export_with(RunOverrides {
+                            trim: true,
+                            force: false,
+                        });
+                    }
+                    if ui.button("Cancel").clicked() {
+                        self.export.prompt = None;
+                    }
+                });
+            }
+            ExportPrompt::Overwrite { message } => {
+                ui.label(message);
+                ui.horizontal(|ui| {
+                    if ui.button("Replace them").clicked() {
+                        self.start_export_with(RunOverrides {
+                            force: true,
+                            trim: false,
+                        });
+                    }
+                    if ui.button("Choose another folder…").clicked() {
+                        self.export.prompt = None;
+                        self.export.show_options = true;
+                    }
+                    if ui.button("Cancel").clicked() {
+                        self.export.prompt = None;
+                    }
+                });
+            }
+        }
+    }
+
+    /// The options window: every field edits the session's saved export settings (one
+    /// undo step per change), with a live preview of the files it will write.
     fn export_options_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(doc) = self.doc.as_ref() else {
+            ui.label("Open a session first.");
+            return;
+        };
+        let session_rate = doc.session.sample_rate;
+        let variant_names: Vec<String> = doc
+            .session
+            .delivery_variants()
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
+        let mut s: ExportSettings = doc.session.export.clone();
         let folder = self
-            .export_dir()
-            .map(|d| d.display().to_string())
+            .export_options()
+            .map(|(o, _)| o.out_dir.display().to_string())
             .unwrap_or_default();
         egui::Grid::new("export-options")
             .num_columns(2)
@@ -265,63 +412,115 @@ impl StemdeckApp {
             .show(ui, |ui| {
                 ui.label("Folder");
                 ui.horizontal(|ui| {
-                    ui.label(folder);
+                    ui.label(folder).on_hover_text("Where the files go");
                     if ui.button("Choose…").clicked()
                         && let Some(dir) = rfd::FileDialog::new().pick_folder()
                     {
-                        self.export.out_dir = Some(dir);
+                        s.out_dir = Some(dir);
                     }
-                    if self.export.out_dir.is_some() && ui.button("Default").clicked() {
-                        self.export.out_dir = None;
+                    if s.out_dir.is_some()
+                        && ui
+                            .button("Default")
+                            .on_hover_text("\"<title> - Stems\" beside the session")
+                            .clicked()
+                    {
+                        s.out_dir = None;
                     }
                 });
                 ui.end_row();
-                ui.label("Format");
+
+                let label = ui.label("Format");
+                let current = SampleFormat::from_id(&s.format).unwrap_or(SampleFormat::Wav24);
                 egui::ComboBox::from_id_salt("format")
-                    .selected_text(self.export.format.describe())
+                    .selected_text(current.describe())
                     .show_ui(ui, |ui| {
                         for f in SampleFormat::ALL {
-                            ui.selectable_value(&mut self.export.format, f, f.describe());
+                            if ui.selectable_label(f == current, f.describe()).clicked() {
+                                s.format = f.id().to_owned();
+                            }
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(label.id);
                 ui.end_row();
-                ui.label("File names");
-                ui.text_edit_singleline(&mut self.export.template)
-                    .on_hover_text("Tokens: {index} {title} {artist} {stem} {bpm} {key}");
-                ui.end_row();
-                ui.label("");
-                if let Some(doc) = &self.doc {
-                    let preview: Vec<String> = doc
-                        .session
-                        .stems
-                        .iter()
-                        .filter(|s| !s.tracks.is_empty())
-                        .enumerate()
-                        .map(|(i, s)| {
-                            format!(
-                                "{}.{}",
-                                file_stem(&self.export.template, &doc.session.song, i + 1, &s.name),
-                                self.export.format.extension()
-                            )
-                        })
-                        .collect();
-                    ui.vertical(|ui| {
-                        for p in preview.iter().take(6) {
-                            ui.monospace(p);
+
+                let label = ui.label("Sample rate");
+                let rate_label = |r: Option<u32>| match r {
+                    None => format!("Session ({})", rate_text(session_rate)),
+                    Some(r) => rate_text(r),
+                };
+                egui::ComboBox::from_id_salt("sample-rate")
+                    .selected_text(rate_label(s.sample_rate))
+                    .show_ui(ui, |ui| {
+                        for r in std::iter::once(None).chain(SAMPLE_RATES.map(Some)) {
+                            ui.selectable_value(&mut s.sample_rate, r, rate_label(r));
                         }
-                    });
-                }
+                    })
+                    .response
+                    .labelled_by(label.id);
                 ui.end_row();
-                ui.label("Also");
+
+                let label = ui.label("File names");
+                ui.add(
+                    egui::TextEdit::singleline(&mut s.template)
+                        .desired_width(280.0)
+                        .hint_text(stemdeck_export::naming::DEFAULT_TEMPLATE),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("Tokens: {index} {title} {artist} {stem} {bpm} {key}");
+                ui.end_row();
+
+                ui.label("Include");
+                ui.vertical(|ui| {
+                    ui.checkbox(&mut s.master, "Master mix (the sum of the stems)");
+                    let variants = if variant_names.is_empty() {
+                        "Mix variants (none: no vocal stem or saved variant)".to_owned()
+                    } else {
+                        format!("Mix variants: {}", variant_names.join(", "))
+                    };
+                    ui.add_enabled(
+                        !variant_names.is_empty(),
+                        egui::Checkbox::new(&mut s.variants, variants),
+                    );
+                    ui.checkbox(&mut s.sheet, "Song information sheet (PDF and JSON)");
+                });
+                ui.end_row();
+
+                let label = ui.label("Tail");
+                ui.add(
+                    egui::DragValue::new(&mut s.tail_seconds)
+                        .range(0.0..=60.0)
+                        .speed(0.05)
+                        .fixed_decimals(1)
+                        .suffix(" s"),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("Silence added to the end of every file, for reverb tails");
+                ui.end_row();
+
+                ui.label("Headroom");
+                let mut auto = s.trim == TrimMode::Auto;
                 ui.checkbox(
-                    &mut self.export.include_master,
-                    "Master mix (the sum of the stems)",
+                    &mut auto,
+                    "If a file would clip, lower every file by one common trim",
+                )
+                .on_hover_text(
+                    "The stems keep their balance and still add up to the master. \
+                     Otherwise the export asks first.",
                 );
-                ui.end_row();
-                ui.label("");
-                ui.checkbox(&mut self.export.force, "Overwrite existing files");
+                s.trim = if auto { TrimMode::Auto } else { TrimMode::None };
                 ui.end_row();
             });
+
+        if let Some(doc) = self.doc.as_mut()
+            && doc.session.export != s
+        {
+            doc.edit(|session| session.export = s);
+        }
+
+        ui.separator();
+        ui.label("Files");
+        self.export_preview_ui(ui);
         ui.separator();
         if ui
             .add_enabled(!self.export.running(), egui::Button::new("Export now"))
@@ -330,6 +529,100 @@ impl StemdeckApp {
             self.export.show_options = false;
             self.start_export();
         }
+    }
+
+    /// The names the export would write with the current settings, or why it cannot.
+    fn export_preview_ui(&self, ui: &mut egui::Ui) {
+        let (Some(doc), Some((opts, delivery))) = (self.doc.as_ref(), self.export_options()) else {
+            return;
+        };
+        match planned_files(&doc.session, &opts, &delivery) {
+            Ok(files) => {
+                egui::ScrollArea::vertical()
+                    .max_height(180.0)
+                    .show(ui, |ui| {
+                        for f in &files {
+                            let name = f
+                                .path
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default();
+                            ui.monospace(name);
+                        }
+                    });
+            }
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e.to_string());
+            }
+        }
+    }
+}
+
+/// The summary of a finished export: format, trim, null test, and per file its levels.
+fn export_summary_ui(ui: &mut egui::Ui, report: &ExportReport) {
+    let rate = if report.sample_rate == report.session_rate {
+        rate_text(report.sample_rate)
+    } else {
+        format!(
+            "{} (from {})",
+            rate_text(report.sample_rate),
+            rate_text(report.session_rate)
+        )
+    };
+    ui.label(format!(
+        "{} files · {} · {rate} · {:.1} s of audio in {:.1} s",
+        report.files.len(),
+        report.format.describe(),
+        report.seconds(),
+        report.elapsed.as_secs_f64()
+    ));
+    if report.trim.gain_db != 0.0 {
+        ui.colored_label(ui.visuals().warn_fg_color, &report.trim.message);
+    }
+    if let Some(null) = &report.null_test {
+        let text = format!("Null test: {}", null.message);
+        if null.passed {
+            ui.colored_label(egui::Color32::from_rgb(0x4C, 0xAF, 0x50), text);
+        } else {
+            ui.colored_label(ui.visuals().error_fg_color, text);
+        }
+    }
+    egui::Grid::new("export-summary")
+        .striped(true)
+        .show(ui, |ui| {
+            for h in ["File", "Peak", "True peak", "Loudness"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for f in &report.files {
+                ui.label(
+                    f.path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                );
+                ui.label(db_text(f64::from(f.peak), "dBFS"));
+                ui.label(db_text(f.true_peak, "dBTP"));
+                ui.label(
+                    f.loudness
+                        .map_or_else(|| "—".to_owned(), |l| format!("{l:.1} LUFS")),
+                );
+                ui.end_row();
+            }
+        });
+    for sheet in &report.sheet_files {
+        if let Some(name) = sheet.file_name() {
+            ui.label(format!("Sheet: {}", name.to_string_lossy()));
+        }
+    }
+    if !report.unassigned.is_empty() {
+        ui.weak(format!(
+            "Left out (in no stem): {}",
+            report.unassigned.join(", ")
+        ));
+    }
+    if ui.button("Show folder").clicked() {
+        show_folder(&report.dir);
     }
 }
 

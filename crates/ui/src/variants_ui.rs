@@ -1,50 +1,9 @@
 //! The mix variants bar: Full mix, Instrumental, A cappella and the user's own saved
 //! mute/solo states. Clicking one applies it at once, while playing.
 
-use stemdeck_session::grouping::{Role, classify};
-use stemdeck_session::{MixVariant, Session, VariantStem};
+use stemdeck_session::{MixVariant, Session};
 
 use crate::app::StemdeckApp;
-
-/// The built-in variants for this session: Full mix; and, when a stem is the vocals,
-/// Instrumental (vocals muted) and A cappella (vocals soloed).
-pub fn builtin_variants(session: &Session) -> Vec<MixVariant> {
-    let vocals: Vec<_> = session
-        .stems
-        .iter()
-        .filter(|s| classify(&s.name) == Some(Role::Vocals))
-        .map(|s| s.id)
-        .collect();
-    let mut v = vec![MixVariant {
-        name: "Full mix".into(),
-        stems: Vec::new(),
-    }];
-    if !vocals.is_empty() {
-        v.push(MixVariant {
-            name: "Instrumental".into(),
-            stems: vocals
-                .iter()
-                .map(|id| VariantStem {
-                    stem: *id,
-                    mute: true,
-                    solo: false,
-                })
-                .collect(),
-        });
-        v.push(MixVariant {
-            name: "A cappella".into(),
-            stems: vocals
-                .iter()
-                .map(|id| VariantStem {
-                    stem: *id,
-                    mute: false,
-                    solo: true,
-                })
-                .collect(),
-        });
-    }
-    v
-}
 
 impl StemdeckApp {
     /// Apply a variant (one undo step).
@@ -57,7 +16,7 @@ impl StemdeckApp {
     pub(crate) fn variants_ui(&mut self, ui: &mut egui::Ui) {
         let Some(doc) = self.doc.as_ref() else { return };
         let session = doc.session.clone();
-        let builtins = builtin_variants(&session);
+        let builtins = session.builtin_variants();
         let saved = session.variants.clone();
         let renaming = self.renaming_variant;
         let mut renamed: Option<(usize, String, bool)> = None;

@@ -440,12 +440,192 @@ fn the_export_button_exports_every_stem_without_blocking() {
         .iter()
         .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    for stem in ["Drums", "Bass", "Vocals", "Instruments", "Master"] {
+    // The first time: the defaults (stems as 24-bit WAV, the sheet, no master).
+    for stem in ["Drums", "Bass", "Vocals", "Instruments"] {
         assert!(
             names.iter().any(|n| n.contains(stem)),
             "{stem} in {names:?}"
         );
     }
+    assert_eq!(names.len(), 4, "{names:?}");
     assert!(report.files.iter().all(|f| f.path.exists()));
+    assert_eq!(report.sheet_files.len(), 2, "PDF and JSON");
+    assert!(report.sheet_files.iter().all(|f| f.exists()));
+    let null = report.null_test.as_ref().expect("a null test");
+    assert!(null.passed, "{}", null.message);
+    // The summary shows it, with every file's loudness.
+    h.get_by_label_contains("Null test:");
+    assert_eq!(h.get_all_by_label_contains("LUFS").count(), 4);
     h.get_by_label("Show folder");
+}
+
+/// Pick `option` in the combo box currently showing `current`.
+fn choose(h: &mut Harness<'_, StemdeckApp>, current: &str, option: &str) {
+    h.get_by_value(current).click();
+    h.run();
+    h.get_by_label(option).click();
+    h.run();
+}
+
+#[test]
+fn export_options_are_previewed_saved_in_the_session_and_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = session_file(dir.path());
+    let mut h = harness(&file);
+    h.get_by_label("Options…").click();
+    h.run();
+    // The live preview shows the default names first.
+    h.get_by_label("01 Kittest Song - Drums.wav");
+    h.get_by_label("Kittest Song - Song Info.pdf");
+    assert!(h.query_by_label("00 Kittest Song - Master.wav").is_none());
+
+    choose(&mut h, "WAV 24-bit", "FLAC 24-bit");
+    choose(&mut h, "Session (48 kHz)", "44.1 kHz");
+    h.get_by_label("Master mix (the sum of the stems)").click();
+    h.run();
+    h.get_by_label_contains("Mix variants: Instrumental, A cappella")
+        .click();
+    h.run();
+    // The master of these tones would clip: let the export trim every file alike.
+    h.get_by_label("If a file would clip, lower every file by one common trim")
+        .click();
+    h.run();
+    for name in [
+        "00 Kittest Song - Master.flac",
+        "01 Kittest Song - Drums.flac",
+        "04 Kittest Song - Instruments.flac",
+        "01 Kittest Song - Instrumental.flac",
+        "02 Kittest Song - A cappella.flac",
+        "Kittest Song - Song Info.json",
+    ] {
+        h.get_by_label(name);
+    }
+    let saved = session(&h).export.clone();
+    assert_eq!(saved.format, "flac24");
+    assert_eq!(saved.sample_rate, Some(44_100));
+    assert!(saved.master && saved.variants);
+    assert_eq!(saved.trim, stemdeck_session::TrimMode::Auto);
+    // Settings are part of the session: undoable, and saved with it.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run();
+    assert_eq!(session(&h).export.trim, stemdeck_session::TrimMode::None);
+    assert!(session(&h).export.variants, "one change per undo step");
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::Z,
+    );
+    h.run();
+    assert_eq!(session(&h).export, saved);
+    h.state_mut().save();
+    h.run();
+    let reopened = Session::load(&file).unwrap();
+    assert_eq!(reopened.export, saved);
+
+    h.get_by_label("Export now").click();
+    h.run_steps(2);
+    h.state_mut().wait_for_export();
+    h.run_steps(2);
+    let report = h.state().export_report().expect("an export report").clone();
+    assert_eq!(report.sample_rate, 44_100);
+    assert_eq!(report.format, stemdeck_export::SampleFormat::Flac24);
+    assert_eq!(report.files.len(), 4 + 1 + 2, "stems, master, two variants");
+    for f in &report.files {
+        assert_eq!(f.path.extension().unwrap(), "flac");
+        assert!(f.path.exists(), "{}", f.path.display());
+    }
+    let null = report.null_test.as_ref().unwrap();
+    assert!(null.passed, "{}", null.message);
+
+    // The same export again: it asks before replacing anything.
+    h.get_by_label("Export stems").click();
+    h.run_steps(2);
+    h.state_mut().wait_for_export();
+    h.run_steps(2);
+    h.get_by_label_contains("already exist");
+    h.get_by_label("Replace them").click();
+    h.run_steps(2);
+    h.state_mut().wait_for_export();
+    h.run_steps(2);
+    assert!(h.query_by_label("Replace them").is_none());
+    assert!(h.state().export_report().unwrap().exported_at >= report.exported_at);
+}
+
+#[test]
+fn a_running_export_shows_its_progress_and_cancel_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // Long enough that the export is still running when Cancel is clicked.
+    let mut s = Session::new(48_000, Song::default());
+    s.song.title = "Long Song".into();
+    for (i, name) in ["Kick", "Bass", "Vox", "Keys"].iter().enumerate() {
+        let path = dir.path().join(format!("{name}.wav"));
+        write_tone(&path, 100.0 * (i + 1) as f32, 240.0);
+        s.tracks
+            .push(Track::new(TrackId(i as u32 + 1), *name, path));
+    }
+    stemdeck_session::grouping::auto_group(&mut s);
+    s.export.master = true;
+    let file = dir.path().join("long.stemdeck.json");
+    s.save(&file).unwrap();
+    let mut h = harness(&file);
+    h.get_by_label("Export stems").click();
+    h.run_steps(2);
+    let (fraction, _) = h.state().export_progress().expect("the export is running");
+    assert!((0.0..1.0).contains(&fraction));
+    h.get_by_label_contains("Exporting");
+    assert!(h.state().export_progress().is_some());
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    h.state_mut().wait_for_export();
+    h.run_steps(2);
+    assert!(h.state().export_report().is_none());
+    assert!(
+        h.state()
+            .notices
+            .iter()
+            .any(|n| n.text.contains("cancelled")),
+        "{:?}",
+        h.state()
+            .notices
+            .iter()
+            .map(|n| &n.text)
+            .collect::<Vec<_>>()
+    );
+    let out = dir.path().join("Long Song - Stems");
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    // The UI went on while it ran: the session is untouched and playable.
+    assert!(!h.state().doc.as_ref().unwrap().is_dirty());
+}
+
+#[test]
+fn a_mix_that_would_clip_asks_and_trims_every_file_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = session_file(dir.path());
+    // Five tones of 0.3 at the centre: the master peaks above 0 dBFS.
+    let mut s = Session::load(&file).unwrap();
+    s.export.master = true;
+    s.save(&file).unwrap();
+    let mut h = harness(&file);
+    h.get_by_label("Export stems").click();
+    h.run_steps(2);
+    h.state_mut().wait_for_export();
+    h.run_steps(2);
+    assert!(h.state().export_report().is_none(), "nothing written yet");
+    h.get_by_label_contains("would clip");
+    h.get_by_label_contains("Trim all files by").click();
+    h.run_steps(2);
+    h.state_mut().wait_for_export();
+    h.run_steps(2);
+    let report = h.state().export_report().expect("trimmed export").clone();
+    assert!(report.trim.gain_db < -1.0, "{:?}", report.trim);
+    for f in &report.files {
+        assert!(f.peak <= 1.0, "{} peaks at {}", f.path.display(), f.peak);
+    }
+    let master = report.files.iter().find(|f| f.is_master).unwrap();
+    assert!((20.0 * f64::from(master.peak).log10() - -0.1).abs() < 0.05);
+    let null = report.null_test.as_ref().unwrap();
+    assert!(null.passed, "{}", null.message);
+    h.get_by_label_contains(&report.trim.message);
 }

@@ -41,7 +41,8 @@ pub struct ExportArgs {
     /// Do not write the master (when the session's settings say to).
     #[arg(long, overrides_with = "master")]
     no_master: bool,
-    /// Also write every saved mix variant as a full mix ("01 <title> - <variant>").
+    /// Also write the mix variants as full mixes: Instrumental and A cappella (when a
+    /// stem is the vocals) and every saved variant ("01 <title> - Instrumental", …).
     #[arg(long, overrides_with = "no_variants")]
     variants: bool,
     #[arg(long, overrides_with = "variants", hide = true)]
