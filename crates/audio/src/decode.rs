@@ -437,12 +437,7 @@ impl Decoder {
                     let frames = buf.frames();
                     for ch in &mut self.pending {
                         ch.resize(frames, 0.0);
-                        // A float file may hold NaN or infinity (damage, or a broken
-                        // plug-in): silence, so it cannot poison the resampler (rubato's
-                        // FFT panics on NaN), the mix, the meters or an export.
-                        for x in ch.iter_mut().filter(|x| !x.is_finite()) {
-                            *x = 0.0;
-                        }
+                        sanitize(ch);
                     }
                     self.placed(start_ts);
                     return Ok(true);
@@ -488,6 +483,23 @@ impl Decoder {
         }
         self.pending_pos = 0;
         Ok(false)
+    }
+}
+
+/// Loudest sample a decoder delivers: +120 dBFS. A float file may hold NaN, infinity or
+/// absurd values (damage, a broken plug-in); NaN and infinity become silence and the rest
+/// is limited to this, so nothing can poison the resampler (rubato's FFT panics on the
+/// NaN that huge values overflow to), the mix, the meters or an export. Real audio, even
+/// float audio far over full scale, is never touched.
+pub const MAX_SAMPLE: f32 = 1.0e6;
+
+fn sanitize(samples: &mut [f32]) {
+    for x in samples {
+        *x = if x.is_finite() {
+            x.clamp(-MAX_SAMPLE, MAX_SAMPLE)
+        } else {
+            0.0
+        };
     }
 }
 
