@@ -16,7 +16,7 @@
 //! the start and dropping `n` frames gives. See that method for how.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Seek as _};
 use std::path::{Path, PathBuf};
 
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
@@ -28,7 +28,7 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::packet::Packet;
 use symphonia::core::units::Timestamp;
 
-use crate::AudioError;
+use crate::{AudioError, repair};
 
 /// File extensions Stemdeck offers to open (lower case).
 pub const AUDIO_EXTENSIONS: &[&str] = &[
@@ -66,11 +66,21 @@ pub struct FileInfo {
     pub frames: u64,
     /// Bits per sample of the source where the format has one.
     pub bits_per_sample: Option<u32>,
+    /// What is wrong with the file though it still plays (a truncated file, a WAV header
+    /// a crashed recorder left): `frames` is what is really there (see `repair.rs`).
+    pub warning: Option<String>,
 }
 
 impl FileInfo {
     pub fn seconds(&self) -> f64 {
         self.frames as f64 / f64::from(self.sample_rate.max(1))
+    }
+
+    /// The warning with the file's path, for the user: "<path>: <problem>".
+    pub fn warning_message(&self) -> Option<String> {
+        self.warning
+            .as_ref()
+            .map(|w| format!("{}: {w}", self.path.display()))
     }
 }
 
@@ -110,22 +120,47 @@ pub struct Decoder {
 }
 
 fn open_reader(path: &Path) -> Result<Box<dyn FormatReader>, AudioError> {
-    let file = File::open(path).map_err(|source| AudioError::Open {
+    open_reader_fixed(path).map(|(reader, _)| reader)
+}
+
+/// Open the format reader, through [`repair::Patched`] when the file is a WAV whose
+/// header claims more than the file holds (then also returning what was fixed).
+fn open_reader_fixed(
+    path: &Path,
+) -> Result<(Box<dyn FormatReader>, Option<repair::WavFix>), AudioError> {
+    let mut file = File::open(path).map_err(|source| AudioError::Open {
         path: path.to_owned(),
         source,
     })?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+    let meta = file.metadata().ok();
+    if meta.as_ref().is_some_and(|m| m.is_dir()) {
         return Err(AudioError::Unsupported {
             path: path.to_owned(),
             reason: "it is a folder".into(),
         });
     }
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let len = meta.map_or(0, |m| m.len());
+    if len == 0 {
+        return Err(AudioError::Unsupported {
+            path: path.to_owned(),
+            reason: "empty: 0 bytes".into(),
+        });
+    }
+    let fix = repair::wav_sizes(&mut file, len);
+    file.rewind().map_err(|source| AudioError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    let source: Box<dyn symphonia::core::io::MediaSource> = match &fix {
+        Some(fix) => Box::new(repair::Patched::new(file, len, fix)),
+        None => Box::new(file),
+    };
+    let mss = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
-    symphonia::default::get_probe()
+    let reader = symphonia::default::get_probe()
         .probe(
             &hint,
             mss,
@@ -135,13 +170,19 @@ fn open_reader(path: &Path) -> Result<Box<dyn FormatReader>, AudioError> {
         .map_err(|e| AudioError::Unsupported {
             path: path.to_owned(),
             reason: describe(&e),
-        })
+        })?;
+    Ok((reader, fix))
 }
 
 fn describe(e: &SymError) -> String {
     match e {
         SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            "the file ends too early (truncated or empty)".into()
+            "the file ends too early: truncated, or only a header".into()
+        }
+        SymError::Unsupported(what) if what.contains("no suitable format reader") => {
+            "its contents are not audio in any format Stemdeck reads (WAV, AIFF, FLAC, MP3, \
+             Ogg Vorbis, MP4/M4A)"
+                .into()
         }
         SymError::Unsupported(what) => format!("unrecognised format or codec: {what}"),
         other => other.to_string(),
@@ -151,7 +192,7 @@ fn describe(e: &SymError) -> String {
 impl Decoder {
     /// Open a file and find out exactly what it holds.
     pub fn open(path: &Path) -> Result<Decoder, AudioError> {
-        let reader = open_reader(path)?;
+        let (reader, wav_fix) = open_reader_fixed(path)?;
         let unsupported = |reason: &str| AudioError::Unsupported {
             path: path.to_owned(),
             reason: reason.to_owned(),
@@ -187,10 +228,34 @@ impl Decoder {
         let num_frames = track.num_frames;
         let bits_per_sample = params.bits_per_sample;
         let container = reader.format_info().short_name.to_owned();
+        let mut warning = None;
         let mut frames = match num_frames {
             Some(n) => n,
             None => count_frames(path, track_id)?,
         };
+        if let Some(fix) = &wav_fix {
+            let bytes_per_frame =
+                u64::from(bits_per_sample.unwrap_or(16).div_ceil(8)) * channels.max(1) as u64;
+            warning = Some(fix.describe(bytes_per_frame, sample_rate, frames));
+        } else if num_frames.is_some() && ts_are_frames {
+            // A header that gives a length is checked at the file's end: a file cut short
+            // plays what is there rather than silence up to the promised length.
+            let whole = open_reader(path)
+                .map(|mut r| repair::reaches_end(r.as_mut(), track_id, frames))
+                .unwrap_or(false);
+            if !whole {
+                let present = count_frames(path, track_id)?;
+                if present < frames {
+                    warning = Some(format!(
+                        "the file ends early: its header promises {} but only {} is there \
+                         (a truncated copy?); using what is there",
+                        repair::format_time(frames, sample_rate),
+                        repair::format_time(present, sample_rate)
+                    ));
+                    frames = present;
+                }
+            }
+        }
         // symphonia's MP4 reader plays every decoded frame: apply the edit list here.
         let mut skip = 0;
         if container == "isomp4"
@@ -206,6 +271,7 @@ impl Decoder {
             channels: channels.max(1),
             frames,
             bits_per_sample,
+            warning,
         };
         Ok(Decoder {
             path: path.to_owned(),

@@ -12,6 +12,7 @@ mod error;
 pub mod import;
 pub mod kernel;
 pub mod peaks;
+mod repair;
 pub mod resample;
 pub mod stream;
 
