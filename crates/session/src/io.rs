@@ -101,7 +101,34 @@ impl Session {
     }
 
     /// The JSON this session is saved as at `path`: track paths relative to its folder.
+    /// Empty when a path cannot be stored (see [`Self::try_to_json`], which says which).
     pub fn to_json(&self, path: &Path) -> String {
+        self.try_to_json(path).unwrap_or_default()
+    }
+
+    /// The JSON this session is saved as at `path`, or why it cannot be: a track file or
+    /// export folder whose name is not valid UTF-8 (JSON strings are Unicode).
+    pub fn try_to_json(&self, path: &Path) -> Result<String, SessionError> {
+        let invalid = |message: String| SessionError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        for t in &self.tracks {
+            if t.path.to_str().is_none() {
+                return Err(invalid(format!(
+                    "track \"{}\": the name of its file {} is not valid UTF-8, which a \
+                     session file cannot store; rename the file and add it again",
+                    t.name,
+                    t.path.display()
+                )));
+            }
+        }
+        if let Some(dir) = self.export.out_dir.as_ref().filter(|d| d.to_str().is_none()) {
+            return Err(invalid(format!(
+                "the export folder {} is not valid UTF-8, which a session file cannot store",
+                dir.display()
+            )));
+        }
         let base = std::path::absolute(base_dir(path)).unwrap_or_else(|_| base_dir(path));
         let tracks = self
             .tracks
@@ -124,10 +151,11 @@ impl Session {
                 ..self.export.clone()
             },
         };
-        // Serialising plain data with string keys cannot fail.
-        let mut text = serde_json::to_string_pretty(&file).unwrap_or_default();
+        // Plain data with string keys and UTF-8 paths (checked above): this cannot fail,
+        // but should it, nothing is written rather than an empty file.
+        let mut text = serde_json::to_string_pretty(&file).map_err(|e| invalid(e.to_string()))?;
         text.push('\n');
-        text
+        Ok(text)
     }
 
     /// Save atomically: the JSON goes to a temporary file in the same folder, is flushed
@@ -138,7 +166,7 @@ impl Session {
             path: path.to_owned(),
             source,
         };
-        let text = self.to_json(path);
+        let text = self.try_to_json(path)?;
         let tmp = sibling(path, ".tmp");
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
@@ -271,6 +299,29 @@ mod tests {
         assert!(bak.contains("Night Drive"));
         assert!(Session::load(&file).unwrap().song.title == "Second");
         assert!(!dir.path().join("s.json.tmp").exists());
+    }
+
+    /// A file name JSON cannot hold: saving refuses, naming the track, and the file on
+    /// disk is untouched (it used to be replaced by an empty file).
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_paths_refuse_to_save_and_keep_the_old_file() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = sample(dir.path());
+        let file = dir.path().join("s.json");
+        s.save(&file).unwrap();
+        let before = std::fs::read(&file).unwrap();
+        s.tracks[0].path = dir
+            .path()
+            .join(std::ffi::OsStr::from_bytes(b"caf\xe9 kick.wav"));
+        let msg = s.save(&file).unwrap_err().to_string();
+        assert!(
+            msg.contains("s.json") && msg.contains("\"Kick\"") && msg.contains("UTF-8"),
+            "{msg}"
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), before);
+        assert!(s.try_to_json(&file).is_err());
     }
 
     #[test]
