@@ -97,10 +97,14 @@ pub fn format_dbfs(peak: f32) -> String {
     }
 }
 
-/// Print the files that could not be read (the rest of the session still loads).
-fn print_problems(problems: &[stemdeck_audio::AudioError]) {
-    for p in problems {
+/// Print the files that could not be read (the rest of the session still loads) and
+/// what is wrong with files that still load (cut short, a crashed recorder's header).
+fn print_problems(loaded: &crate::input::Loaded) {
+    for p in &loaded.problems {
         eprintln!("stemdeck: warning: {p}");
+    }
+    for w in loaded.warnings() {
+        eprintln!("stemdeck: warning: {w}");
     }
 }
 

@@ -128,6 +128,13 @@ fn open_reader(path: &Path) -> Result<Box<dyn FormatReader>, AudioError> {
 fn open_reader_fixed(
     path: &Path,
 ) -> Result<(Box<dyn FormatReader>, Option<repair::WavFix>), AudioError> {
+    // Never open a pipe or a device: opening a FIFO would wait for a writer forever.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return Err(AudioError::Unsupported {
+            path: path.to_owned(),
+            reason: "not a regular file: a pipe, socket or device".into(),
+        });
+    }
     let mut file = File::open(path).map_err(|source| AudioError::Open {
         path: path.to_owned(),
         source,

@@ -27,4 +27,15 @@ pub enum AudioError {
     },
     #[error("{path}: {reason}")]
     Folder { path: PathBuf, reason: String },
+    /// A file that is audio but cannot be a track (its name cannot be stored).
+    #[error("{path}: {reason}")]
+    Unusable { path: PathBuf, reason: String },
+    /// A track of a session file whose audio cannot be read.
+    #[error("{session}: track \"{track}\": {source}")]
+    Track {
+        session: PathBuf,
+        track: String,
+        #[source]
+        source: Box<AudioError>,
+    },
 }

@@ -21,6 +21,9 @@ pub struct Import {
 
 /// The audio files directly inside `dir` (not its subfolders, so an export folder made
 /// inside it is never read back as tracks), in natural order ("2 Snare" before "10 Gtr").
+/// Hidden files are passed over. Anything else with an audio extension that is not a
+/// folder is listed, even a link that leads nowhere (a dangling link, a symlink loop), so
+/// that opening it says what is wrong with it instead of it silently missing.
 pub fn scan_folder(dir: &Path) -> Result<Vec<PathBuf>, AudioError> {
     let folder_err = |reason: String| AudioError::Folder {
         path: dir.to_owned(),
@@ -31,11 +34,11 @@ pub fn scan_folder(dir: &Path) -> Result<Vec<PathBuf>, AudioError> {
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| is_audio_path(p) && p.is_file())
+        .filter(|p| is_audio_path(p) && !p.is_dir())
         .filter(|p| {
             !p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'))
+                .map(|n| n.as_encoded_bytes().starts_with(b"."))
+                .unwrap_or(false)
         })
         .collect();
     files.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
@@ -46,6 +49,19 @@ pub fn scan_folder(dir: &Path) -> Result<Vec<PathBuf>, AudioError> {
         )));
     }
     Ok(files)
+}
+
+/// Why a file cannot be a track whatever it holds: a name a session file cannot store.
+fn unusable_name(path: &Path) -> Option<AudioError> {
+    if path.to_str().is_some() {
+        return None;
+    }
+    Some(AudioError::Unusable {
+        path: path.to_owned(),
+        reason: "the file name is not valid UTF-8 (a session file cannot store it); \
+                 rename the file to use it"
+            .into(),
+    })
 }
 
 /// Import every audio file in a folder; the song title is the folder's name.
@@ -65,6 +81,10 @@ pub fn import_files(files: &[PathBuf], title: &str) -> Result<Import, AudioError
     let mut infos = Vec::new();
     let mut problems = Vec::new();
     for path in files {
+        if let Some(e) = unusable_name(path) {
+            problems.push(e);
+            continue;
+        }
         match Decoder::open(path) {
             Ok(d) => infos.push(d.info().clone()),
             Err(e) => problems.push(e),
@@ -223,6 +243,41 @@ pub struct Opened {
     pub problems: Vec<AudioError>,
 }
 
+impl Opened {
+    /// What is wrong with files that still load (cut short, a header a crashed recorder
+    /// left), one message each naming the file: the user should know, but nothing is
+    /// missing from the session.
+    pub fn warnings(&self) -> Vec<String> {
+        self.infos
+            .iter()
+            .flatten()
+            .filter_map(FileInfo::warning_message)
+            .collect()
+    }
+
+    /// The problems that change what an export renders: unreadable tracks that are in
+    /// a stem (a folder's unreadable files are not tracks at all, and a track in no
+    /// stem is not exported).
+    pub fn problems_in_stems(&self) -> Vec<&AudioError> {
+        if self.session_file.is_none() {
+            return Vec::new();
+        }
+        // Opening a session file records one problem per unreadable track, in order.
+        let mut problems = self.problems.iter();
+        self.session
+            .tracks
+            .iter()
+            .zip(&self.infos)
+            .filter(|(_, info)| info.is_none())
+            .filter_map(|(t, _)| {
+                problems
+                    .next()
+                    .filter(|_| self.session.stem_of(t.id).is_some())
+            })
+            .collect()
+    }
+}
+
 /// Why nothing could be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -263,12 +318,16 @@ pub fn open(paths: &[PathBuf]) -> Result<Opened, OpenError> {
         let session = Session::load(first)?;
         let mut infos = Vec::new();
         let mut problems = Vec::new();
-        for r in probe_session(&session) {
+        for (r, track) in probe_session(&session).into_iter().zip(&session.tracks) {
             match r {
                 Ok(i) => infos.push(Some(i)),
                 Err(e) => {
                     infos.push(None);
-                    problems.push(e);
+                    problems.push(AudioError::Track {
+                        session: first.clone(),
+                        track: track.name.clone(),
+                        source: Box::new(e),
+                    });
                 }
             }
         }

@@ -179,10 +179,15 @@ fn file_name(p: &std::path::Path) -> String {
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let loaded = load(&args.input)?;
     let mut session = loaded.session.clone();
-    // A track that cannot be read would make the stems wrong: stop, naming the file.
-    if let Some(first) = loaded.problems.first() {
-        anyhow::bail!("{first}");
+    // A track of a stem that cannot be read would make the stems wrong: stop, naming the
+    // session file, the track and the problem. A folder's unreadable files are not tracks
+    // and a track in no stem is not exported: those are warnings.
+    if let Some(first) = loaded.problems_in_stems().first() {
+        anyhow::bail!(
+            "{first} (the stems would miss it: relink the file or take the track out of its stem)"
+        );
     }
+    super::print_problems(&loaded);
     let where_from = loaded
         .session_file
         .clone()

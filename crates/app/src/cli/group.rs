@@ -7,7 +7,7 @@ use crate::input::load_many;
 
 pub fn run(inputs: &[PathBuf], output: Option<&Path>) -> anyhow::Result<()> {
     let loaded = load_many(inputs)?;
-    super::print_problems(&loaded.problems);
+    super::print_problems(&loaded);
     let s = &loaded.session;
     println!(
         "{} — {} tracks at {} Hz",

@@ -8,7 +8,7 @@ use crate::input::load;
 
 pub fn run(input: &Path) -> anyhow::Result<()> {
     let loaded = load(input)?;
-    super::print_problems(&loaded.problems);
+    super::print_problems(&loaded);
     let s = &loaded.session;
     let len = session_len(s, &loaded.infos);
     println!(

@@ -56,7 +56,7 @@ fn apply_switches(session: &mut Session, names: &[String], solo: bool) -> anyhow
 
 pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     let loaded = load(&args.input)?;
-    super::print_problems(&loaded.problems);
+    super::print_problems(&loaded);
     let mut session = loaded.session;
     apply_switches(&mut session, &args.mute, false)?;
     apply_switches(&mut session, &args.solo, true)?;
