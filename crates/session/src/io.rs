@@ -166,22 +166,27 @@ impl Session {
             path: path.to_owned(),
             source,
         };
-        let text = self.try_to_json(path)?;
-        let tmp = sibling(path, ".tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            if path.exists() {
-                std::fs::copy(path, sibling(path, ".bak"))?;
-            }
-            std::fs::rename(&tmp, path)
-        };
-        write().map_err(|e| {
-            std::fs::remove_file(&tmp).ok();
-            io_err(e)
-        })
+        write_atomic(path, &self.try_to_json(path)?, true).map_err(io_err)
     }
+}
+
+/// Write `text` to a temporary file beside `path`, flush it to disk and rename it over
+/// `path` (keeping the previous version as `<name>.bak` when asked): a crash or a full
+/// disk leaves either the old file or the new one, never half of one.
+pub(crate) fn write_atomic(path: &Path, text: &str, keep_backup: bool) -> std::io::Result<()> {
+    let tmp = sibling(path, ".tmp");
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        if keep_backup && path.exists() {
+            std::fs::copy(path, sibling(path, ".bak"))?;
+        }
+        std::fs::rename(&tmp, path)
+    };
+    write().inspect_err(|_| {
+        std::fs::remove_file(&tmp).ok();
+    })
 }
 
 /// `<path><suffix>` in the same folder (so a rename never crosses file systems).

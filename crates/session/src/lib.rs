@@ -7,10 +7,12 @@ mod error;
 pub mod grouping;
 mod io;
 mod model;
+mod recovery;
 pub mod routing;
 
 pub use error::SessionError;
 pub use io::{FORMAT_NAME, FORMAT_VERSION};
+pub use recovery::{RECOVERY_FORMAT, Recovery};
 pub use model::{
     DEFAULT_EXPORT_TEMPLATE, DEFAULT_STEM_COLORS, ExportSettings, MixVariant, Session, Song, Stem,
     StemId, Track, TrackId, TrimMode, UNASSIGNED_NOTE, VariantStem,

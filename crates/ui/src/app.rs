@@ -10,6 +10,7 @@ use stemdeck_session::{StemId, TrackId};
 
 use crate::document::Document;
 use crate::export_ui::ExportState;
+use crate::recovery_ui::RecoveryState;
 use crate::settings::Settings;
 use crate::waveforms::Waveforms;
 
@@ -84,6 +85,7 @@ pub struct StemdeckApp {
     pub(crate) close_confirmed: bool,
     pub show_song: bool,
     pub(crate) export: ExportState,
+    pub(crate) recovery: RecoveryState,
     /// Where a ruler drag started (frames).
     pub(crate) loop_drag_from: Option<u64>,
     /// Loop region and whether looping is on (kept here so it survives engine rebuilds).
@@ -112,6 +114,7 @@ impl StemdeckApp {
             close_confirmed: false,
             show_song: true,
             export: ExportState::default(),
+            recovery: RecoveryState::new(),
             loop_drag_from: None,
             loop_region: (0, 0),
             looping: false,
@@ -133,6 +136,7 @@ impl StemdeckApp {
                 }
             }
         }
+        app.find_recovery();
         app
     }
 
@@ -186,7 +190,7 @@ impl StemdeckApp {
         }
     }
 
-    fn set_document(&mut self, doc: Document) {
+    pub(crate) fn set_document(&mut self, doc: Document) {
         self.engine = None;
         self.selection = Selection::default();
         self.looping = false;
@@ -697,6 +701,7 @@ impl StemdeckApp {
                 });
             });
         }
+        self.missing_files_ui(ui);
         egui::Panel::top("variants").show(ui, |ui| self.variants_ui(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
         if self.show_song && self.doc.is_some() {
@@ -718,6 +723,7 @@ impl StemdeckApp {
         });
         self.export_windows_ui(ui);
         self.pending_ui(ui);
+        self.recovery_offer_ui(ui);
         self.notices_ui(ui);
         self.dropped_files_ui(ui);
         // Quiet moment: record an undo step for whatever widgets changed.
@@ -725,7 +731,9 @@ impl StemdeckApp {
         if !busy && let Some(d) = self.doc.as_mut() {
             d.checkpoint();
         }
+        self.refresh_audio();
         self.sync_engine();
+        self.autosave_tick(&ctx);
         let title = match &self.doc {
             Some(d) => format!(
                 "{}{} — Stemdeck",

@@ -11,6 +11,10 @@ use stemdeck_audio::decode::FileInfo;
 use stemdeck_audio::import::session_len;
 use stemdeck_session::Session;
 
+fn track_paths(session: &Session) -> Vec<PathBuf> {
+    session.tracks.iter().map(|t| t.path.clone()).collect()
+}
+
 /// How many undo steps are kept.
 const UNDO_LIMIT: usize = 500;
 
@@ -22,6 +26,8 @@ pub struct Document {
     pub base_dir: PathBuf,
     /// What each track's file is (same order as `session.tracks`); `None` if unreadable.
     pub infos: Vec<Option<FileInfo>>,
+    /// The track paths `infos` were read from (a relink or its undo changes them).
+    probed: Vec<PathBuf>,
     saved: Option<Session>,
     checkpoint: Session,
     undo: Vec<Session>,
@@ -37,6 +43,7 @@ impl Document {
     ) -> Self {
         let saved = path.as_ref().map(|_| session.clone());
         Self {
+            probed: track_paths(&session),
             checkpoint: session.clone(),
             session,
             path,
@@ -46,6 +53,46 @@ impl Document {
             undo: Vec::new(),
             redo: Vec::new(),
         }
+    }
+
+    /// A document whose saved state is `saved` (the file on disk), not what it holds:
+    /// a recovered session is unsaved until the user saves it.
+    pub fn with_saved(mut self, saved: Option<Session>) -> Self {
+        self.saved = saved;
+        self
+    }
+
+    /// Whether track paths changed since the files were read.
+    pub fn paths_changed(&self) -> bool {
+        self.session.tracks.len() != self.probed.len()
+            || self
+                .session
+                .tracks
+                .iter()
+                .zip(&self.probed)
+                .any(|(t, p)| &t.path != p)
+    }
+
+    /// Read every track's file again; returns the problems, one message each.
+    pub fn reprobe(&mut self) -> Vec<String> {
+        let mut problems = Vec::new();
+        self.infos = stemdeck_audio::import::probe_session(&self.session)
+            .into_iter()
+            .map(|r| r.map_err(|e| problems.push(e.to_string())).ok())
+            .collect();
+        self.probed = track_paths(&self.session);
+        problems
+    }
+
+    /// Tracks whose file is not there (the session still opens; they play silence).
+    pub fn missing_files(&self) -> Vec<(usize, PathBuf)> {
+        self.session
+            .tracks
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| self.infos.get(*i).is_none_or(Option::is_none) && !t.path.exists())
+            .map(|(i, t)| (i, t.path.clone()))
+            .collect()
     }
 
     /// Session length in frames (end of the longest stemmed track).

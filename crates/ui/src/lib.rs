@@ -9,6 +9,7 @@ mod app;
 pub mod document;
 mod export_ui;
 mod lanes_ui;
+mod recovery_ui;
 mod settings;
 mod song_ui;
 mod theme;
@@ -17,4 +18,5 @@ mod variants_ui;
 mod waveforms;
 
 pub use app::{AppOptions, Startup, StemdeckApp};
+pub use recovery_ui::{AUTOSAVE_AFTER, recovery_dir};
 pub use settings::Settings;

@@ -629,3 +629,127 @@ fn a_mix_that_would_clip_asks_and_trims_every_file_alike() {
     assert!(null.passed, "{}", null.message);
     h.get_by_label_contains(&report.trim.message);
 }
+
+fn edit_title(h: &mut Harness<'_, StemdeckApp>, title: &str) {
+    h.get_by_label("Title").focus();
+    h.run();
+    h.get_by_label("Title").type_text(title);
+    h.run();
+    h.key_press(egui::Key::Tab);
+    h.run();
+}
+
+/// Run frames until the autosave delay has passed.
+fn wait_for_autosave(h: &mut Harness<'_, StemdeckApp>) {
+    std::thread::sleep(stemdeck_ui::AUTOSAVE_AFTER + std::time::Duration::from_millis(200));
+    h.run_steps(2);
+}
+
+#[test]
+fn unsaved_changes_are_autosaved_and_offered_back_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = session_file(dir.path());
+    let on_disk = std::fs::read(&file).unwrap();
+    let mut h = harness(&file);
+    let recovery = h.state().recovery_file().unwrap().to_owned();
+    edit_title(&mut h, " (late night edit)");
+    assert!(
+        !recovery.exists(),
+        "not on every key: only once changes stop"
+    );
+    wait_for_autosave(&mut h);
+    assert!(recovery.exists(), "autosaved to {}", recovery.display());
+    // The crash: the app goes away without closing; the session file is untouched.
+    drop(h);
+    assert_eq!(std::fs::read(&file).unwrap(), on_disk);
+
+    let mut h = harness(&file);
+    assert!(h.state().recovery_offer().is_some());
+    h.get_by_label("Recover unsaved changes?");
+    h.get_by_label_contains("song.stemdeck.json");
+    h.get_by_label("Recover").click();
+    h.run_steps(2);
+    assert_eq!(session(&h).song.title, "Kittest Song (late night edit)");
+    let doc = h.state().doc.as_ref().unwrap();
+    assert!(doc.is_dirty(), "recovered changes are unsaved until saved");
+    assert_eq!(doc.path.as_deref(), Some(file.as_path()));
+    assert!(
+        !recovery.exists(),
+        "the old autosave is gone once recovered"
+    );
+    let mine = h.state().recovery_file().unwrap().to_owned();
+    assert!(
+        mine.exists(),
+        "and this run's own autosave holds the changes"
+    );
+    // Saving makes the session clean: nothing left to recover.
+    h.state_mut().save();
+    h.run_steps(2);
+    assert!(!mine.exists());
+    assert_eq!(
+        Session::load(&file).unwrap().song.title,
+        "Kittest Song (late night edit)"
+    );
+}
+
+#[test]
+fn a_discarded_recovery_is_deleted_and_the_saved_session_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = session_file(dir.path());
+    let mut h = harness(&file);
+    edit_title(&mut h, " 2");
+    wait_for_autosave(&mut h);
+    let recovery = h.state().recovery_file().unwrap().to_owned();
+    assert!(recovery.exists());
+    drop(h);
+    let mut h = harness(&file);
+    h.get_by_label("Discard").click();
+    h.run_steps(2);
+    assert!(!recovery.exists());
+    assert!(h.state().recovery_offer().is_none());
+    assert_eq!(session(&h).song.title, "Kittest Song");
+    // A later launch offers nothing.
+    drop(h);
+    let h = harness(&file);
+    assert!(h.state().recovery_offer().is_none());
+}
+
+#[test]
+fn missing_files_are_reported_and_relinked_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = session_file(dir.path());
+    // The track files moved (and one was converted to another format).
+    let moved = dir.path().join("Audio Files");
+    std::fs::create_dir_all(&moved).unwrap();
+    for name in ["Kick", "Snare", "Bass DI"] {
+        std::fs::rename(
+            dir.path().join(format!("{name}.wav")),
+            moved.join(format!("{name}.wav")),
+        )
+        .unwrap();
+    }
+    let mut h = harness(&file);
+    assert_eq!(session(&h).tracks.len(), 5, "the session still opens");
+    h.get_by_label_contains("3 track files are missing (Kick.wav, Snare.wav, Bass DI.wav)");
+    h.get_by_label("Relink…");
+    assert_eq!(h.state_mut().relink_from(&moved), 3);
+    h.run_steps(2);
+    assert!(h.query_by_label("Relink…").is_none(), "nothing missing now");
+    let doc = h.state().doc.as_ref().unwrap();
+    assert!(doc.infos.iter().all(Option::is_some), "every file read");
+    assert_eq!(session(&h).tracks[0].path, moved.join("Kick.wav"));
+    assert!(doc.is_dirty(), "new locations are saved with the session");
+    // Undo puts the old paths back, and the banner with them.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    h.get_by_label("Relink…");
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::Z,
+    );
+    h.run_steps(2);
+    assert!(h.query_by_label("Relink…").is_none());
+    h.state_mut().save();
+    let saved = Session::load(&file).unwrap();
+    assert_eq!(saved.tracks[1].path, moved.join("Snare.wav"));
+}
