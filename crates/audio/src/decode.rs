@@ -241,6 +241,11 @@ impl Decoder {
             None => count_frames(path, track_id)?,
         };
         if let Some(fix) = &wav_fix {
+            if frames == 0 {
+                return Err(unsupported(
+                    "the file holds only a header, no audio (a copy or recording that stopped at its start)",
+                ));
+            }
             let bytes_per_frame =
                 u64::from(bits_per_sample.unwrap_or(16).div_ceil(8)) * channels.max(1) as u64;
             warning = Some(fix.describe(bytes_per_frame, sample_rate, frames));

@@ -41,7 +41,11 @@ pub fn scan_folder(dir: &Path) -> Result<Vec<PathBuf>, AudioError> {
                 .unwrap_or(false)
         })
         .collect();
-    files.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
+    // Names equal but for case ("Kick.wav", "kick.WAV") in byte order, so the order never
+    // depends on the order the file system lists them in.
+    files.sort_by(|a, b| {
+        natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()).then_with(|| a.cmp(b))
+    });
     if files.is_empty() {
         return Err(folder_err(format!(
             "no audio files in this folder (looked for {})",
