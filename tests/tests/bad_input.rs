@@ -599,3 +599,171 @@ fn a_one_hour_file_loads_and_exports_whole() {
     let mean = last.iter().map(|v| f64::from(*v)).sum::<f64>() / last.len() as f64;
     assert!((mean - 16_000.0).abs() < 2.0, "{mean}");
 }
+
+/// One failing command: one line, "stemdeck: error: ", naming the file, saying `what`.
+fn assert_fails_naming(out: &Output, file: &str, what: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "succeeded:\n{stderr}");
+    assert_eq!(lines(&out.stderr).len(), 1, "not one line:\n{stderr}");
+    assert!(stderr.starts_with("stemdeck: error: "), "{stderr}");
+    assert!(
+        stderr.contains(file) && stderr.contains(what),
+        "{stderr} should name {file:?} and say {what:?}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Broken session files (malformed, cut short, mistyped, missing audio, paths out of the
+/// session folder): a clear line naming the session file (and the track), the session
+/// file itself never touched. Newer versions and other JSON: export_e2e's
+/// `bad_inputs_fail_with_one_line_naming_the_file`.
+#[test]
+fn broken_session_files_name_the_file_and_the_track() {
+    let tmp = tempfile::tempdir().unwrap();
+    let audio = tmp.path().join("Song");
+    std::fs::create_dir(&audio).unwrap();
+    wav16(&audio.join("Kick.wav"), RATE, 1, RATE as usize);
+    wav16(&audio.join("Bass.wav"), RATE, 1, RATE as usize);
+    let good = tmp.path().join("song.json");
+    run_ok(stemdeck().arg("group").arg(&audio).arg("-o").arg(&good));
+    let text = std::fs::read_to_string(&good).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let written = std::cell::RefCell::new(vec![(good.clone(), text.clone())]);
+    let write = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        written.borrow_mut().push((p.clone(), text.to_owned()));
+        p
+    };
+    let edited = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut j = json.clone();
+        edit(&mut j);
+        write(name, &serde_json::to_string_pretty(&j).unwrap())
+    };
+    let kick = |j: &mut serde_json::Value| -> usize {
+        j["tracks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|t| t["name"] == "Kick")
+            .unwrap()
+    };
+
+    // Refused outright: nothing to open.
+    let refused = [
+        (
+            write("cut.json", &text[..text.len() / 2]),
+            "not valid session JSON (line",
+        ),
+        (
+            edited("types.json", &|j| j["tracks"][0]["gain_db"] = "loud".into()),
+            "invalid type: string \"loud\", expected f32",
+        ),
+        (
+            edited("shape.json", &|j| j["tracks"] = "all of them".into()),
+            "invalid type: string \"all of them\", expected a sequence",
+        ),
+        (
+            edited("rate.json", &|j| j["sample_rate"] = (-48000).into()),
+            "invalid value: integer `-48000`, expected u32",
+        ),
+    ];
+    for (file, what) in &refused {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        for cmd in ["info", "export"] {
+            assert_fails_naming(&run(stemdeck().arg(cmd).arg(file)), &name, what);
+        }
+    }
+
+    // A missing file: the session still opens, the export refuses (its stem would be
+    // wrong), unless the track is in no stem.
+    let missing = edited("missing.json", &|j| {
+        let k = kick(j);
+        j["tracks"][k]["path"] = "Song/Kick (moved).wav".into();
+    });
+    let problem = "missing.json: track \"Kick\": ";
+    let out = run(stemdeck().arg("info").arg(&missing));
+    assert_ok_without_panic("info missing.json", &out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(problem)
+            && stderr.contains("Kick (moved).wav: cannot open: No such file or directory"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(unreadable)"));
+    let out_dir = tmp.path().join("out");
+    let export = |session: &Path| {
+        run(stemdeck()
+            .arg("export")
+            .arg(session)
+            .arg("--out")
+            .arg(&out_dir)
+            .args(["--no-sheet", "--force"]))
+    };
+    let out = export(&missing);
+    assert_fails_naming(
+        &out,
+        problem,
+        "relink the file or take the track out of its stem",
+    );
+    assert!(!out_dir.exists(), "nothing may be written");
+    let unassigned = edited("unassigned.json", &|j| {
+        let k = kick(j);
+        j["tracks"][k]["path"] = "Song/Kick (moved).wav".into();
+        let id = j["tracks"][k]["id"].clone();
+        for s in j["stems"].as_array_mut().unwrap() {
+            s["tracks"].as_array_mut().unwrap().retain(|t| *t != id);
+        }
+    });
+    let out = export(&unassigned);
+    assert_ok_without_panic("export unassigned.json", &out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unassigned.json: track \"Kick\": "));
+
+    // Paths out of the session folder. Policy (docs/reliability.md): allowed — audio
+    // often lives beside the session's folder or on another drive — and only ever read,
+    // as audio: what is not audio is an unreadable track like any other.
+    let climbing = edited("climbing.json", &|j| {
+        let k = kick(j);
+        j["tracks"][k]["path"] = "../../../../../../../../../../etc/passwd".into();
+    });
+    let out = run(stemdeck().arg("info").arg(&climbing));
+    assert_ok_without_panic("info climbing.json", &out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("climbing.json: track \"Kick\": ")
+            && stderr.contains("/etc/passwd: not a supported audio file"),
+        "{stderr}"
+    );
+    assert_fails_naming(
+        &export(&climbing),
+        "climbing.json: track \"Kick\"",
+        "/etc/passwd",
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let outside = elsewhere.path().join("Kick from another drive.wav");
+    wav16(&outside, RATE, 1, RATE as usize);
+    let absolute = edited("absolute.json", &|j| {
+        let k = kick(j);
+        j["tracks"][k]["path"] = outside.to_str().unwrap().into();
+    });
+    let out = export(&absolute);
+    assert_ok_without_panic("export absolute.json", &out);
+    assert!(
+        lines(&out.stderr).is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // No command changed a session file, nor left anything beside it.
+    for (file, text) in written.borrow().iter() {
+        let now = std::fs::read_to_string(file).unwrap();
+        assert!(now == *text, "{} was changed", file.display());
+    }
+    let mut json_files = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".json"))
+        .count();
+    json_files -= written.borrow().len();
+    assert_eq!(json_files, 0, "files left beside the sessions");
+}
