@@ -318,80 +318,73 @@ impl StemWriter {
         );
         let [last_l, last_r] = &mut self.last;
         last_l.clear();
+        last_l.resize(n, 0.0);
         last_r.clear();
-        self.ints.clear();
-        let format = self.format;
-        let bits = format.bits();
-        let scale = format.full_scale();
-        let max = scale - 1.0;
-        let dithered = format.is_dithered();
-        let rng = &mut self.rng;
-        let mut peak = self.peak;
-        let mut written_peak = self.written_peak;
-        let mut clipped = 0u64;
-        // The file's bytes or integers, in the file's order (interleaved).
-        let mut emit_wav = None;
-        let mut emit_ints = None;
+        last_r.resize(n, 0.0);
+        let mut q = Quantizer {
+            format: self.format,
+            scale: self.format.full_scale(),
+            inv_scale: 1.0 / self.format.full_scale(),
+            max: self.format.full_scale() - 1.0,
+            rng: &mut self.rng,
+            peak: self.peak,
+            written_peak: self.written_peak,
+            clipped: 0,
+        };
+        let frames = left
+            .iter()
+            .zip(right)
+            .zip(last_l.iter_mut().zip(last_r.iter_mut()));
         match backend {
             Backend::Wav(wav) => {
+                // The file's bytes, interleaved, little-endian.
+                let width = usize::from(self.format.bits() / 8) * 2;
                 wav.bytes.clear();
-                wav.bytes.reserve(n * 2 * usize::from(bits / 8));
-                emit_wav = Some(&mut wav.bytes);
-            }
-            Backend::Flac(_) => {
-                self.ints.reserve(n * 2);
-                emit_ints = Some(&mut self.ints);
-            }
-        }
-        last_l.reserve(n);
-        last_r.reserve(n);
-        for (l, r) in left.iter().zip(right) {
-            for (c, x) in [*l, *r].into_iter().enumerate() {
-                let a = x.abs();
-                if a > peak {
-                    peak = a;
+                wav.bytes.resize(n * width, 0);
+                let out = wav.bytes.chunks_exact_mut(width);
+                match self.format.bits() {
+                    16 => frames.zip(out).for_each(|(((l, r), (sl, sr)), o)| {
+                        let (a, b) = (q.int(*l, sl), q.int(*r, sr));
+                        o.copy_from_slice(&[a as u8, (a >> 8) as u8, b as u8, (b >> 8) as u8]);
+                    }),
+                    24 => frames.zip(out).for_each(|(((l, r), (sl, sr)), o)| {
+                        let (a, b) = (q.int(*l, sl), q.int(*r, sr));
+                        o.copy_from_slice(&[
+                            a as u8,
+                            (a >> 8) as u8,
+                            (a >> 16) as u8,
+                            b as u8,
+                            (b >> 8) as u8,
+                            (b >> 16) as u8,
+                        ]);
+                    }),
+                    _ => frames.zip(out).for_each(|(((l, r), (sl, sr)), o)| {
+                        let (a, b) = (q.float(*l, sl), q.float(*r, sr));
+                        let (a, b) = (a.to_le_bytes(), b.to_le_bytes());
+                        o.copy_from_slice(&[a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]);
+                    }),
                 }
-                let stored = if format.is_integer() {
-                    // TPDF for 16-bit: the sum of two uniform values, ±1 LSB, decorrelates
-                    // the rounding error from the signal.
-                    let d = if dithered { rng.f32() - rng.f32() } else { 0.0 };
-                    let (v, clip) = quantize_int(x * scale + d, max);
-                    clipped += u64::from(clip);
-                    if let Some(bytes) = emit_wav.as_deref_mut() {
-                        let le = v.to_le_bytes();
-                        bytes
-                            .extend_from_slice(le.get(..usize::from(bits / 8)).unwrap_or_default());
-                    }
-                    if let Some(ints) = emit_ints.as_deref_mut() {
-                        ints.push(v);
-                    }
-                    v as f32 / scale
-                } else {
-                    if let Some(bytes) = emit_wav.as_deref_mut() {
-                        bytes.extend_from_slice(&x.to_le_bytes());
-                    }
-                    x
-                };
-                let a = stored.abs();
-                if a > written_peak {
-                    written_peak = a;
-                }
-                if c == 0 {
-                    last_l.push(stored);
-                } else {
-                    last_r.push(stored);
-                }
+                self.peak = q.peak;
+                self.written_peak = q.written_peak;
+                self.clipped += q.clipped;
+                wav.flush_block().map_err(|source| ExportError::Io {
+                    path: self.temp_path.clone(),
+                    source,
+                })?;
             }
-        }
-        self.peak = peak;
-        self.written_peak = written_peak;
-        self.clipped += clipped;
-        match backend {
-            Backend::Wav(wav) => wav.flush_block().map_err(|source| ExportError::Io {
-                path: self.temp_path.clone(),
-                source,
-            })?,
-            Backend::Flac(flac) => flac.write_interleaved(&self.ints)?,
+            Backend::Flac(flac) => {
+                self.ints.clear();
+                self.ints.resize(n * 2, 0);
+                frames
+                    .zip(self.ints.chunks_exact_mut(2))
+                    .for_each(|(((l, r), (sl, sr)), o)| {
+                        o.copy_from_slice(&[q.int(*l, sl), q.int(*r, sr)]);
+                    });
+                self.peak = q.peak;
+                self.written_peak = q.written_peak;
+                self.clipped += q.clipped;
+                flac.write_interleaved(&self.ints)?;
+            }
         }
         Ok(())
     }
@@ -489,6 +482,56 @@ impl Drop for PendingFile {
     }
 }
 
+/// One sample at a time, in file order (left, right, left, …: the dither's random
+/// numbers are drawn in that order): the peaks before and after conversion, clipping.
+struct Quantizer<'a> {
+    format: SampleFormat,
+    scale: f32,
+    /// 1 / `scale`, a power of two.
+    inv_scale: f32,
+    max: f32,
+    rng: &'a mut fastrand::Rng,
+    peak: f32,
+    written_peak: f32,
+    clipped: u64,
+}
+
+impl Quantizer<'_> {
+    /// The integer the file stores for `x`; `stored` gets it back as a float.
+    #[inline(always)]
+    fn int(&mut self, x: f32, stored: &mut f32) -> i32 {
+        self.peak = self.peak.max(x.abs());
+        // TPDF for 16-bit: the sum of two uniform values, ±1 LSB, decorrelates the
+        // rounding error from the signal.
+        let d = if self.format.is_dithered() {
+            self.rng.f32() - self.rng.f32()
+        } else {
+            0.0
+        };
+        let (v, clip) = quantize_int(x * self.scale + d, self.max);
+        self.clipped += u64::from(clip);
+        // Exact: `scale` is a power of two.
+        let s = v as f32 * self.inv_scale;
+        self.written_peak = self.written_peak.max(s.abs());
+        *stored = s;
+        v
+    }
+
+    /// A float file stores `x` as it is.
+    #[inline(always)]
+    fn float(&mut self, x: f32, stored: &mut f32) -> f32 {
+        let a = x.abs();
+        if a > self.peak {
+            self.peak = a;
+        }
+        if a > self.written_peak {
+            self.written_peak = a;
+        }
+        *stored = x;
+        x
+    }
+}
+
 /// Round to the nearest integer and clamp to ±`max` (−`max`−1 at the bottom).
 fn quantize(v: f32, max: f32) -> (f32, bool) {
     let r = v.round();
@@ -508,24 +551,14 @@ fn quantize(v: f32, max: f32) -> (f32, bool) {
 fn quantize_int(v: f32, max: f32) -> (i32, bool) {
     const FAST: f32 = (1u32 << 30) as f32;
     if v.abs() < FAST {
-        // Truncate, then round half away from zero: `v - t` is exact.
+        // Truncate, then round half away from zero: `v - t` is exact. Branch-free: with
+        // noise, which way a sample rounds is a coin toss the CPU cannot predict.
         let t = v as i32;
         let frac = v - t as f32;
-        let r = if frac >= 0.5 {
-            t + 1
-        } else if frac <= -0.5 {
-            t - 1
-        } else {
-            t
-        };
+        let r = t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5);
         let m = max as i32;
-        if r > m {
-            (m, true)
-        } else if r < -m - 1 {
-            (-m - 1, true)
-        } else {
-            (r, false)
-        }
+        let clip = (r > m) | (r < -m - 1);
+        (r.clamp(-m - 1, m), clip)
     } else {
         let (q, clip) = quantize(v, max);
         (q as i32, clip)
