@@ -587,10 +587,21 @@ fn count_frames(path: &Path, track_id: u32) -> Result<u64, AudioError> {
     let mut reader = open_reader(path)?;
     let trims_in_dur = trims_in_dur(reader.format_info().short_name);
     let mut frames: u64 = 0;
+    // A reader may report the same damage again and again without moving on (symphonia's
+    // MP4 reader with a sample table but no chunk offsets: found by fuzzing, it hung
+    // here): give up after as many errors in a row as decoding does.
+    let mut bad_in_a_row = 0;
     loop {
         match reader.next_packet() {
-            Ok(Some(p)) if p.track_id == track_id => frames += playable_frames(&p, trims_in_dur),
-            Ok(Some(_)) | Err(SymError::DecodeError(_)) => {}
+            Ok(Some(p)) => {
+                bad_in_a_row = 0;
+                if p.track_id == track_id {
+                    frames += playable_frames(&p, trims_in_dur);
+                }
+            }
+            Err(SymError::DecodeError(_)) if bad_in_a_row < MAX_BAD_PACKETS_IN_A_ROW => {
+                bad_in_a_row += 1;
+            }
             Ok(None) | Err(SymError::ResetRequired) => break,
             Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
             Err(e) => {

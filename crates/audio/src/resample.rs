@@ -24,6 +24,9 @@ const CHUNK: usize = 1024;
 /// rubato's default FFT sub-block target: about 256 frames, for a low delay.
 const SUB_BLOCK: usize = 256;
 
+/// The sample rates converted from and to (Hz): from telephone-grade files to 768 kHz.
+pub const SUPPORTED_RATES: std::ops::RangeInclusive<u32> = 1_000..=768_000;
+
 /// A streaming converter from one fixed rate to another.
 pub struct RateConverter {
     resampler: Fft<f32>,
@@ -38,6 +41,20 @@ pub struct RateConverter {
 
 impl RateConverter {
     pub fn new(path: &Path, from: u32, to: u32, channels: usize) -> Result<Self, AudioError> {
+        // The FFT sizes grow with the rates over their common divisor: a nonsense rate in
+        // a damaged header (1 Hz, 1 GHz) would ask for gigabytes.
+        if !SUPPORTED_RATES.contains(&from) || !SUPPORTED_RATES.contains(&to) {
+            return Err(AudioError::Resample {
+                path: path.to_owned(),
+                from,
+                to,
+                reason: format!(
+                    "sample rates from {} Hz to {} Hz are supported",
+                    SUPPORTED_RATES.start(),
+                    SUPPORTED_RATES.end()
+                ),
+            });
+        }
         let (chunk, sub_chunks) = block_layout(from as usize, to as usize);
         let resampler = Fft::<f32>::new_custom(
             from as usize,
