@@ -87,6 +87,9 @@ impl FileInfo {
 /// A streaming decoder: planar f32 frames in file order, bounded memory.
 pub struct Decoder {
     path: PathBuf,
+    /// The file's size and modification time when opened: a stream that ends before its
+    /// length while these changed was cut short or replaced under us (see [`Self::finish`]).
+    opened_as: (u64, Option<std::time::SystemTime>),
     reader: Box<dyn FormatReader>,
     decoder: Box<dyn AudioDecoder>,
     /// What `decoder` was made from (to make a fresh one, see [`Self::fresh_decoder`]).
@@ -199,6 +202,7 @@ fn describe(e: &SymError) -> String {
 impl Decoder {
     /// Open a file and find out exactly what it holds.
     pub fn open(path: &Path) -> Result<Decoder, AudioError> {
+        let opened_as = file_stamp(path).unwrap_or((0, None));
         let (reader, wav_fix) = open_reader_fixed(path)?;
         let unsupported = |reason: &str| AudioError::Unsupported {
             path: path.to_owned(),
@@ -287,6 +291,7 @@ impl Decoder {
         };
         Ok(Decoder {
             path: path.to_owned(),
+            opened_as,
             reader,
             decoder,
             codec_params,
@@ -554,7 +559,30 @@ impl Decoder {
         }
     }
 
+    /// The stream has ended. Before the frames it promised (which were checked when it
+    /// was opened, see `repair.rs`) and with the file changed on disk since, it was cut
+    /// short or replaced while being read: an error, never silence in place of the audio.
     fn finish(&mut self) -> Result<bool, AudioError> {
+        if self.remaining > 0 {
+            let now = file_stamp(&self.path);
+            let reason = match now {
+                None => Some("it is gone".to_owned()),
+                Some((len, _)) if len != self.opened_as.0 => Some(format!(
+                    "it is now {len} bytes, {} when it was opened",
+                    self.opened_as.0
+                )),
+                Some((_, modified)) if modified != self.opened_as.1 => {
+                    Some("it was modified".to_owned())
+                }
+                Some(_) => None,
+            };
+            if let Some(reason) = reason {
+                return Err(AudioError::Changed {
+                    path: self.path.clone(),
+                    reason,
+                });
+            }
+        }
         self.ended = true;
         for ch in &mut self.pending {
             ch.clear();
@@ -579,6 +607,12 @@ fn sanitize(samples: &mut [f32]) {
             0.0
         };
     }
+}
+
+/// A file's size and modification time (`None` when it is gone).
+fn file_stamp(path: &Path) -> Option<(u64, Option<std::time::SystemTime>)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.len(), m.modified().ok()))
 }
 
 /// Count playable frames by reading packet headers only (for streams whose header does

@@ -27,6 +27,11 @@ pub enum AudioError {
     },
     #[error("{path}: {reason}")]
     Folder { path: PathBuf, reason: String },
+    /// The file was cut short or replaced while it was being read.
+    #[error(
+        "{path}: the file changed while Stemdeck was reading it ({reason}); try again once it is complete"
+    )]
+    Changed { path: PathBuf, reason: String },
     /// A file that is audio but cannot be a track (its name cannot be stored).
     #[error("{path}: {reason}")]
     Unusable { path: PathBuf, reason: String },

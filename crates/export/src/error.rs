@@ -8,8 +8,16 @@ use stemdeck_audio::AudioError;
 pub enum ExportError {
     #[error(transparent)]
     Audio(#[from] AudioError),
-    #[error("{path}: {source}")]
+    /// Reading or writing a file failed. A temporary `.<name>.partial` file is shown
+    /// by the name it was going to have (it is deleted on the error).
+    #[error("{}: {}", shown_path(path), describe_io(source))]
     Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot make the export folder: {}", describe_io(source))]
+    OutDir {
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -57,6 +65,35 @@ pub enum ExportError {
     DuplicateName { path: PathBuf },
     #[error("export cancelled; no files were left behind")]
     Cancelled,
+}
+
+/// The path a user knows: the final name of a temporary `.<name>.partial` file.
+fn shown_path(path: &std::path::Path) -> String {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    match name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(".partial"))
+    {
+        Some(real) if !real.is_empty() => path.with_file_name(real).display().to_string(),
+        _ => path.display().to_string(),
+    }
+}
+
+/// An I/O error with what it means for an export.
+fn describe_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    let hint = match e.kind() {
+        K::StorageFull | K::FileTooLarge | K::QuotaExceeded => {
+            " (the disk is full, or a file-size limit was reached)"
+        }
+        K::ReadOnlyFilesystem | K::PermissionDenied => " (choose a folder you can write to)",
+        K::NotADirectory => " (a file stands where a folder should be)",
+        _ => "",
+    };
+    format!("{e}{hint}")
 }
 
 fn describe_count(files: usize) -> String {

@@ -541,7 +541,7 @@ pub fn export_delivery(
         converted_len(song_frames, layout.session_rate, layout.out_rate) + layout.tail_frames;
 
     let created_dir = !opts.out_dir.exists();
-    std::fs::create_dir_all(&opts.out_dir).map_err(|source| ExportError::Io {
+    std::fs::create_dir_all(&opts.out_dir).map_err(|source| ExportError::OutDir {
         path: opts.out_dir.clone(),
         source,
     })?;
