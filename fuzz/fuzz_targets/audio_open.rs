@@ -36,6 +36,13 @@ fn scratch() -> &'static PathBuf {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // libFuzzer's panic hook aborts at once, even on a panic the code catches (decode.rs
+    // turns a panic inside symphonia's probe into an error); the default hook only
+    // prints, and a panic that escapes still aborts the run (libfuzzer-sys catches it).
+    static HOOK: OnceLock<()> = OnceLock::new();
+    HOOK.get_or_init(|| {
+        let _ = std::panic::take_hook();
+    });
     let Some((&control, bytes)) = data.split_first() else {
         return;
     };

@@ -170,17 +170,25 @@ fn open_reader_fixed(
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
-    let reader = symphonia::default::get_probe()
-        .probe(
+    // symphonia's readers can panic on some damage (an overflow in its WAVE channel mask
+    // fix-up, found by fuzzing, panics in builds with overflow checks): a panic while
+    // probing means a damaged header, not a crash.
+    let probed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        symphonia::default::get_probe().probe(
             &hint,
             mss,
             FormatOptions::default(),
             MetadataOptions::default(),
         )
-        .map_err(|e| AudioError::Unsupported {
-            path: path.to_owned(),
-            reason: describe(&e),
-        })?;
+    }))
+    .map_err(|_| AudioError::Unsupported {
+        path: path.to_owned(),
+        reason: "its header is malformed".into(),
+    })?;
+    let reader = probed.map_err(|e| AudioError::Unsupported {
+        path: path.to_owned(),
+        reason: describe(&e),
+    })?;
     Ok((reader, fix))
 }
 
