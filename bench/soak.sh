@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The long soak test of the live engine (see docs/performance.md, "Soak"):
+#
+#   bash bench/soak.sh [SECONDS] [soak options...]      default: 600 s
+#
+# Plays a 12-track session (auto-grouped, a third of the tracks resampled from 44.1 kHz,
+# on a loop) through a PulseAudio null sink for SECONDS while sending 100 random
+# mute / solo / seek / regroup commands a second (crates/engine/examples/soak.rs). Prints
+# a line a minute and a summary: commands, callbacks, xruns, starved callbacks, RSS at
+# start / warm / min / max / end. Exits non-zero on a panic on any thread, RSS growth of
+# more than 24 MB after warm-up (--max-growth-mb), or a device that stops calling back.
+# Options after SECONDS go to the example: --rate N, --tracks N, --max-growth-mb MB.
+#
+# Needs PulseAudio (scripts/setup.sh installs it); starts it if it is not running and
+# makes a 48 kHz null sink the default device. Holds the same lock as the tests that use
+# the sound server, so it never plays over them. The test suite runs a 20-second version
+# (tests/tests/soak.rs).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/setup.sh
+
+SECS="${1:-600}"
+shift || true
+SINK=stemdeck_test
+
+if ! pactl info >/dev/null 2>&1; then
+  pulseaudio --daemonize=yes --exit-idle-time=-1 -n --load=module-native-protocol-unix
+  for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+pactl list short sinks | grep -q "$SINK" ||
+  pactl load-module module-null-sink sink_name=$SINK rate=48000 channels=2 >/dev/null
+pactl set-default-sink $SINK
+
+cargo build --locked -q -p stemdeck_engine --example soak
+EXE="$(cargo build --locked -q -p stemdeck_engine --example soak --message-format json 2>/dev/null |
+  grep -o '"executable":"[^"]*soak[^"]*"' | tail -1 | cut -d'"' -f4)"
+echo "machine: $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+exec flock "${TMPDIR:-/tmp}/stemdeck-pulse-tests.lock" "$EXE" "$SECS" "$@"
