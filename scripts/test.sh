@@ -13,3 +13,10 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+# Fuzzing: the session parser and opening arbitrary bytes as audio, 60 s each
+# (FUZZ_SECONDS), with the committed seed corpus; installs cargo-fuzz if missing.
+# SKIP_FUZZ=1 leaves it out.
+if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
+  bash scripts/fuzz.sh
+fi
