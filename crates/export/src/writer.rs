@@ -341,28 +341,35 @@ impl StemWriter {
                 let width = usize::from(self.format.bits() / 8) * 2;
                 wav.bytes.clear();
                 wav.bytes.resize(n * width, 0);
-                let out = wav.bytes.chunks_exact_mut(width);
+                // Fixed-size chunks (arrays), so each frame is a plain store, not a
+                // memcpy call.
                 match self.format.bits() {
-                    16 => frames.zip(out).for_each(|(((l, r), (sl, sr)), o)| {
-                        let (a, b) = (q.int(*l, sl), q.int(*r, sr));
-                        o.copy_from_slice(&[a as u8, (a >> 8) as u8, b as u8, (b >> 8) as u8]);
-                    }),
-                    24 => frames.zip(out).for_each(|(((l, r), (sl, sr)), o)| {
-                        let (a, b) = (q.int(*l, sl), q.int(*r, sr));
-                        o.copy_from_slice(&[
-                            a as u8,
-                            (a >> 8) as u8,
-                            (a >> 16) as u8,
-                            b as u8,
-                            (b >> 8) as u8,
-                            (b >> 16) as u8,
-                        ]);
-                    }),
-                    _ => frames.zip(out).for_each(|(((l, r), (sl, sr)), o)| {
-                        let (a, b) = (q.float(*l, sl), q.float(*r, sr));
-                        let (a, b) = (a.to_le_bytes(), b.to_le_bytes());
-                        o.copy_from_slice(&[a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]);
-                    }),
+                    16 => frames.zip(wav.bytes.as_chunks_mut::<4>().0).for_each(
+                        |(((l, r), (sl, sr)), o)| {
+                            let (a, b) = (q.int(*l, sl), q.int(*r, sr));
+                            *o = [a as u8, (a >> 8) as u8, b as u8, (b >> 8) as u8];
+                        },
+                    ),
+                    24 => frames.zip(wav.bytes.as_chunks_mut::<6>().0).for_each(
+                        |(((l, r), (sl, sr)), o)| {
+                            let (a, b) = (q.int(*l, sl), q.int(*r, sr));
+                            *o = [
+                                a as u8,
+                                (a >> 8) as u8,
+                                (a >> 16) as u8,
+                                b as u8,
+                                (b >> 8) as u8,
+                                (b >> 16) as u8,
+                            ];
+                        },
+                    ),
+                    _ => frames.zip(wav.bytes.as_chunks_mut::<8>().0).for_each(
+                        |(((l, r), (sl, sr)), o)| {
+                            let (a, b) = (q.float(*l, sl), q.float(*r, sr));
+                            let (a, b) = (a.to_le_bytes(), b.to_le_bytes());
+                            *o = [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]];
+                        },
+                    ),
                 }
                 self.peak = q.peak;
                 self.written_peak = q.written_peak;
@@ -376,9 +383,9 @@ impl StemWriter {
                 self.ints.clear();
                 self.ints.resize(n * 2, 0);
                 frames
-                    .zip(self.ints.chunks_exact_mut(2))
+                    .zip(self.ints.as_chunks_mut::<2>().0)
                     .for_each(|(((l, r), (sl, sr)), o)| {
-                        o.copy_from_slice(&[q.int(*l, sl), q.int(*r, sr)]);
+                        *o = [q.int(*l, sl), q.int(*r, sr)];
                     });
                 self.peak = q.peak;
                 self.written_peak = q.written_peak;
