@@ -340,9 +340,10 @@ impl Output {
                 lost.store(LOST_INVALID, Ordering::Relaxed)
             }
             cpal::ErrorKind::DeviceBusy => lost.store(LOST_BUSY, Ordering::Relaxed),
-            // Transient backend errors are counted; a stream that really died stops
-            // calling back, which the stall check in `poll` notices.
-            cpal::ErrorKind::BackendError => feedback.count_xrun(),
+            // Transient backend errors are counted (not as xruns: the callbacks go on
+            // and the audio is delivered); a stream that really died stops calling
+            // back, which the stall check in `poll` notices.
+            cpal::ErrorKind::BackendError => feedback.count_device_error(),
             _ => {}
         };
         let stream = device

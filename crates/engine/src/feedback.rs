@@ -41,6 +41,10 @@ pub struct Feedback {
     pub(crate) load: AtomicU32,
     /// Device buffer under/overruns reported by the output.
     pub(crate) xruns: AtomicU64,
+    /// Other errors the output backend reported while the stream kept running (e.g.
+    /// ALSA's pulse plugin failing a delay query under load). Kept apart from xruns:
+    /// the audio itself was delivered.
+    pub(crate) device_errors: AtomicU64,
     /// Callbacks that found the reader behind (played silence for part of the buffer).
     pub(crate) starved: AtomicU64,
     /// Callbacks processed.
@@ -57,6 +61,7 @@ impl Default for Feedback {
             meters: (0..=MAX_METERED_STEMS).map(|_| Meter::default()).collect(),
             load: AtomicU32::new(0),
             xruns: AtomicU64::new(0),
+            device_errors: AtomicU64::new(0),
             starved: AtomicU64::new(0),
             callbacks: AtomicU64::new(0),
             device_ok: AtomicBool::new(false),
@@ -94,6 +99,10 @@ impl Feedback {
         self.xruns.load(Ordering::Relaxed)
     }
 
+    pub fn device_errors(&self) -> u64 {
+        self.device_errors.load(Ordering::Relaxed)
+    }
+
     pub fn starved(&self) -> u64 {
         self.starved.load(Ordering::Relaxed)
     }
@@ -108,5 +117,9 @@ impl Feedback {
 
     pub(crate) fn count_xrun(&self) {
         self.xruns.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_device_error(&self) {
+        self.device_errors.fetch_add(1, Ordering::Relaxed);
     }
 }

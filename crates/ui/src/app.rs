@@ -786,11 +786,18 @@ impl StemdeckApp {
             if let Some(e) = &self.engine {
                 let fb = e.feedback();
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let errors = fb.device_errors();
+                    if errors > 0 {
+                        ui.weak(format!("· device errors {errors}")).on_hover_text(
+                            "Errors the audio backend reported while the sound kept playing",
+                        );
+                    }
                     ui.label(format!(
                         "DSP {:.0}% · xruns {}",
                         fb.load() * 100.0,
                         fb.xruns()
-                    ));
+                    ))
+                    .on_hover_text("Buffer under/overruns of the output device");
                 });
             }
         });

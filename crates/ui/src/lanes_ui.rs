@@ -583,6 +583,10 @@ fn track_row_ui(
     };
     let (row_rect, _) =
         ui.allocate_exact_size(vec2(ui.available_width(), TRACK_ROW_HEIGHT), Sense::hover());
+    if !ui.is_rect_visible(row_rect) {
+        // Scrolled out of view: keep its place (and its drop target), skip its widgets.
+        return Some((row_rect, None));
+    }
     if selected {
         ui.painter().rect_filled(
             row_rect,
@@ -666,23 +670,8 @@ fn track_row_ui(
     } else {
         color.gamma_multiply(0.35)
     };
-    if let Some(peaks) = waveforms.get(&track.path) {
-        let mut cols = Vec::new();
-        let n = wave.width().max(1.0) as usize;
-        peaks.columns(0, tl.len, n, true, &mut cols);
-        let mid = wave.center().y;
-        let half = wave.height() / 2.0;
-        for (i, [lo, hi]) in cols.iter().enumerate() {
-            let x = wave.left() + i as f32 + 0.5;
-            let (y0, y1) = (
-                mid - hi.clamp(-1.0, 1.0) * half,
-                mid - lo.clamp(-1.0, 1.0) * half,
-            );
-            painter.line_segment(
-                [pos2(x, y0), pos2(x, y1.max(y0 + 1.0))],
-                Stroke::new(1.0, color),
-            );
-        }
+    if let Some(mesh) = waveforms.mesh(&track.path, tl.len, wave, color) {
+        painter.add(egui::Shape::mesh(mesh));
     } else {
         painter.text(
             wave.left_center() + Vec2::new(6.0, 0.0),

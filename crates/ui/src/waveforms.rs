@@ -1,6 +1,7 @@
 //! Waveform overviews, computed off the UI thread (one worker, track after track) and
 //! cached on disk, so opening a session is instant and reopening it faster still.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,8 +14,18 @@ use stemdeck_session::Session;
 /// Frames per overview bucket at the session rate.
 pub const BUCKET: u32 = 256;
 
+/// Min/max columns of one track for one width: the costly part of drawing a waveform
+/// (a scan of every bucket), kept until the width, the length or the overview changes.
+struct Columns {
+    n: usize,
+    len: u64,
+    peaks: Arc<Peaks>,
+    cols: Vec<[f32; 2]>,
+}
+
 pub struct Waveforms {
     peaks: HashMap<PathBuf, Arc<Peaks>>,
+    columns: RefCell<HashMap<PathBuf, Columns>>,
     rx: Option<Receiver<(PathBuf, Option<Peaks>)>>,
     progress: Arc<AtomicU64>,
     total: u64,
@@ -26,6 +37,7 @@ impl Default for Waveforms {
     fn default() -> Self {
         Self {
             peaks: HashMap::new(),
+            columns: RefCell::new(HashMap::new()),
             rx: None,
             progress: Arc::new(AtomicU64::new(0)),
             total: 0,
@@ -101,8 +113,44 @@ impl Waveforms {
         got
     }
 
-    pub fn get(&self, path: &PathBuf) -> Option<&Arc<Peaks>> {
-        self.peaks.get(path)
+    /// The waveform of `path` over frames `0..len` as one mesh filling `rect`, one
+    /// column per point of width; `None` until its overview is computed. The columns
+    /// are cached, so a frame only builds the mesh (and only for visible rows).
+    pub fn mesh(
+        &self,
+        path: &PathBuf,
+        len: u64,
+        rect: egui::Rect,
+        color: egui::Color32,
+    ) -> Option<egui::Mesh> {
+        let peaks = self.peaks.get(path)?;
+        let n = rect.width().max(1.0) as usize;
+        let mut cache = self.columns.borrow_mut();
+        let entry = cache.entry(path.clone()).or_insert_with(|| Columns {
+            n: 0,
+            len: 0,
+            peaks: Arc::clone(peaks),
+            cols: Vec::new(),
+        });
+        if entry.n != n || entry.len != len || !Arc::ptr_eq(&entry.peaks, peaks) {
+            peaks.columns(0, len, n, true, &mut entry.cols);
+            (entry.n, entry.len, entry.peaks) = (n, len, Arc::clone(peaks));
+        }
+        let mid = rect.center().y;
+        let half = rect.height() / 2.0;
+        let mut mesh = egui::Mesh::default();
+        mesh.reserve_vertices(entry.cols.len() * 4);
+        mesh.reserve_triangles(entry.cols.len() * 2);
+        for (i, [lo, hi]) in entry.cols.iter().enumerate() {
+            let x = rect.left() + i as f32;
+            let y0 = mid - hi.clamp(-1.0, 1.0) * half;
+            let y1 = (mid - lo.clamp(-1.0, 1.0) * half).max(y0 + 1.0);
+            mesh.add_colored_rect(
+                egui::Rect::from_min_max(egui::pos2(x, y0), egui::pos2(x + 1.0, y1)),
+                color,
+            );
+        }
+        Some(mesh)
     }
 
     /// 0..1 while computing, `None` when idle.

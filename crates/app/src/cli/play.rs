@@ -135,12 +135,16 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         eprintln!();
     }
     println!(
-        "Played {} from {} ({} callbacks, {} xruns, {} reader underruns).",
+        "Played {} from {} ({} callbacks, {} xruns, {} reader underruns{}).",
         format_time(fb.position().saturating_sub(start), rate),
         format_time(start, rate),
         fb.callbacks(),
         fb.xruns(),
-        fb.starved()
+        fb.starved(),
+        match fb.device_errors() {
+            0 => String::new(),
+            n => format!(", {n} device errors reported by the audio backend"),
+        }
     );
     Ok(())
 }
