@@ -80,6 +80,20 @@ pub struct Engine {
     plan: MixPlan,
     rate: u32,
     len: u64,
+    /// Commands the ring had no room for (the audio thread is behind, or stalled), in
+    /// order, at most one per kind: a later play/pause, seek or routing replaces an
+    /// earlier one, since only the last of each decides where playback ends up. Sent
+    /// with the next command or [`Engine::poll`].
+    backlog: Vec<Command>,
+}
+
+/// Which commands replace each other in the backlog.
+fn kind(cmd: &Command) -> u8 {
+    match cmd {
+        Command::Play | Command::Pause => 0,
+        Command::Seek(_) => 1,
+        Command::Routing(_) => 2,
+    }
 }
 
 impl Engine {
@@ -166,6 +180,7 @@ impl Engine {
             plan,
             rate,
             len,
+            backlog: Vec::new(),
         }
     }
 
@@ -217,6 +232,7 @@ impl Engine {
     /// Frees replaced routings and rebuilds the output stream after a device loss.
     pub fn poll(&mut self) {
         while self.garbage.try_pop().is_some() {}
+        self.flush_backlog();
         if let Some(out) = self.output.as_mut() {
             match out.poll() {
                 Some(device::Health::Lost(msg)) => {
@@ -235,9 +251,33 @@ impl Engine {
         self.events.try_iter().collect()
     }
 
-    fn send(&mut self, cmd: Command) -> bool {
+    /// Send a command to the audio thread; when its ring is full, keep it (replacing an
+    /// older one of its kind) for later, so the last command of each kind always arrives.
+    fn send(&mut self, cmd: Command) {
         while self.garbage.try_pop().is_some() {}
-        self.commands.try_push(cmd).is_ok()
+        self.flush_backlog();
+        let cmd = if self.backlog.is_empty() {
+            match self.commands.try_push(cmd) {
+                Ok(()) => return,
+                Err(cmd) => cmd,
+            }
+        } else {
+            cmd
+        };
+        let k = kind(&cmd);
+        self.backlog.retain(|c| kind(c) != k);
+        self.backlog.push(cmd);
+    }
+
+    /// Move what the ring now has room for from the backlog into it, oldest first.
+    fn flush_backlog(&mut self) {
+        while !self.backlog.is_empty() && self.commands.vacant_len() > 0 {
+            let cmd = self.backlog.remove(0);
+            if let Err(cmd) = self.commands.try_push(cmd) {
+                self.backlog.insert(0, cmd);
+                break;
+            }
+        }
     }
 
     pub fn play(&mut self) {
@@ -268,7 +308,7 @@ impl Engine {
     /// nothing changed.
     pub fn set_mix(&mut self, session: &Session) {
         let plan = session.mix_plan(MixMode::Audition);
-        if plan != self.plan && self.commands.vacant_len() > 0 {
+        if plan != self.plan {
             self.plan = plan.clone();
             self.send(Command::Routing(Routing::new(plan, CHUNK)));
         }

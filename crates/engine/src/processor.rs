@@ -73,6 +73,10 @@ pub struct Processor {
     master: StereoBuf,
     pos: u64,
     playing: bool,
+    /// What the last play/pause asked for. `playing` stays true through a fade-out (a
+    /// pause's, or a seek's) and a seek waiting for its fade-out; this says whether to
+    /// fade back in after it.
+    wants_play: bool,
     /// Frames left of the block being played.
     block_left: usize,
     /// The position the reader was last asked to go to.
@@ -119,6 +123,7 @@ impl Processor {
             master: StereoBuf::new(CHUNK),
             pos: 0,
             playing: false,
+            wants_play: false,
             block_left: 0,
             asked: Some(0),
             pending_seek: None,
@@ -208,9 +213,17 @@ impl Processor {
                         self.pending_seek = Some(0);
                     }
                     self.playing = true;
-                    self.fade_target = 1.0;
+                    self.wants_play = true;
+                    // A seek waiting for its fade-out keeps fading out; it fades back in
+                    // once it is done (see apply_pending_seek).
+                    if self.pending_seek.is_none() {
+                        self.fade_target = 1.0;
+                    }
                 }
-                Command::Pause => self.fade_target = 0.0,
+                Command::Pause => {
+                    self.wants_play = false;
+                    self.fade_target = 0.0;
+                }
                 Command::Seek(to) => {
                     self.pending_seek = Some(to.min(self.len));
                     if self.playing {
@@ -249,7 +262,7 @@ impl Processor {
         self.feed.skip(self.block_left);
         self.block_left = 0;
         self.ask_reader(to);
-        if self.playing {
+        if self.playing && self.wants_play {
             self.fade_target = 1.0;
         }
     }
@@ -268,6 +281,7 @@ impl Processor {
             if self.pos >= self.len && region.is_none_or(|(_, e)| self.pos >= e) {
                 // The end of the song: stop there.
                 self.playing = false;
+                self.wants_play = false;
                 self.fade = 0.0;
                 self.fade_target = 0.0;
                 break;
