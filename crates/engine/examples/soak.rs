@@ -17,8 +17,8 @@
 //!   quarter of the run, at most 30 s in): the rings, decoders and resamplers are all
 //!   allocated by then.
 //!
-//! Prints a summary (commands, callbacks, xruns, starved callbacks, RSS at start, min,
-//! max, end) and exits 0, or 1 on a panic on any thread, RSS growth beyond the limit, a
+//! Prints a summary (commands, callbacks, xruns, device errors, starved callbacks, engine
+//! events, RSS at start, min, max, end) and exits 0, or 1 on a panic on any thread, RSS growth beyond the limit, a
 //! device that never started, or an engine that stopped calling back.
 //! bench/soak.sh runs it for ten minutes through a PulseAudio null sink;
 //! tests/tests/soak.rs runs it for 20 seconds in the test suite.
@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use stemdeck_engine::Engine;
+use stemdeck_engine::{Engine, EngineEvent};
 use stemdeck_session::grouping::auto_group;
 use stemdeck_session::{Session, Song, StemId, Track, TrackId};
 
@@ -311,12 +311,19 @@ fn main() {
     let mut last_callbacks = 0u64;
     let mut stalled_seconds = 0u32;
     let mut worst_stall = 0u32;
-    let mut events = 0usize;
+    let mut events: Vec<String> = Vec::new();
     while started.elapsed() < total {
         kinds[command(&mut engine, &mut s, &mut rng)] += 1;
         commands += 1;
         engine.poll();
-        events += engine.events().len();
+        for e in engine.events() {
+            let kind = match e {
+                EngineEvent::TrackFailed { .. } => "track failed",
+                EngineEvent::DeviceLost(_) => "device lost",
+                EngineEvent::DeviceRestored => "device restored",
+            };
+            events.push(kind.to_owned());
+        }
         let now = Instant::now();
         if now >= next_sample {
             next_sample += Duration::from_secs(1);
@@ -338,9 +345,10 @@ fn main() {
             if secs > 0 && secs % 60 == 0 {
                 let fb = engine.feedback();
                 println!(
-                    "soak: {secs:>4} s  commands {commands}  callbacks {}  xruns {}  starved {}  RSS {:.1} MB",
+                    "soak: {secs:>4} s  commands {commands}  callbacks {}  xruns {}  device errors {}  starved {}  RSS {:.1} MB",
                     fb.callbacks(),
                     fb.xruns(),
+                    fb.device_errors(),
                     fb.starved(),
                     mb(rss)
                 );
@@ -380,10 +388,30 @@ fn main() {
     );
     println!("  xruns               {}", fb.xruns());
     println!(
+        "  device errors       {} (backend errors while the sound went on)",
+        fb.device_errors()
+    );
+    println!(
         "  starved callbacks   {} (reader behind after seeks: silence, never stale audio)",
         fb.starved()
     );
-    println!("  engine events       {events}");
+    let mut counted: Vec<(String, usize)> = Vec::new();
+    for e in &events {
+        match counted.iter_mut().find(|(k, _)| k == e) {
+            Some((_, n)) => *n += 1,
+            None => counted.push((e.clone(), 1)),
+        }
+    }
+    let listed: Vec<String> = counted.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    println!(
+        "  engine events       {}{}",
+        events.len(),
+        if listed.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", listed.join(", "))
+        }
+    );
     println!(
         "  RSS MB              start {:.1}  warm {:.1}  min {:.1}  max {:.1}  end {:.1}  (growth after warm-up {:+.1}, limit {:.0})",
         mb(rss_start),
