@@ -77,7 +77,7 @@ fn a_storm_of_commands_leaves_the_engine_playing_the_right_audio() {
     let len = e.len();
     // Track peaks of the fixture (see common::session): 0.5, 0.1, 0.4, 0.3, 0.2.
     let limit = bound(0.5 + 0.1 + 0.4 + 0.3 + 0.2);
-    let mut rng = Rng(0x5EED_0F_57_0A_u64);
+    let mut rng = Rng(0x005E_ED0F_570A_u64);
     let mut commands = 0;
     let mut callbacks = 0;
     let mut loudest = 0.0f32;
