@@ -13,11 +13,19 @@
 # 2. Builds target/release/stemdeck if missing, runs `stemdeck group`, then times, in
 #    the same run and interleaved (so a disturbance hits both tools alike), $RUNS times:
 #      A. stemdeck export SESSION --format wav24 --master --force --out DIR
-#      B. ffmpeg: all inputs -> aresample=48000 -> mono panned to both channels at unity
+#         (the full delivery: stems + master, EBU R128 loudness and true peak of every
+#         file, the null test reading the files back, the song information sheet)
+#      B. the same with --no-sheet (no PDF/JSON; the loudness, true peak and null test,
+#         which the command's summary prints, are still done)
+#      C. ffmpeg: all inputs -> aresample=48000 -> mono panned to both channels at unity
 #         -> amix=normalize=0 per stem (groups read from the session JSON) -> asplit ->
-#         amix of the 4 stems as master -> 5 x pcm_s24le WAV
-#      C. stemdeck export on the 1-minute session (memory vs song length)
-#    and prints the medians: wall time, x realtime, peak RSS (/usr/bin/time -v), CPU time.
+#         amix of the 4 stems as master -> 5 x pcm_s24le WAV: decode + mix + write only
+#      D. the same ffmpeg graph with ebur128=peak=true+sample on each of the 5 outputs:
+#         ffmpeg also measuring what Stemdeck measures (loudness, true and sample peak)
+#      E. stemdeck export on the 1-minute session (memory vs song length)
+#      F. with STEMDECK_BEFORE set: A with that (older) binary, for a before/after
+#    and prints the medians: wall time, x realtime, peak RSS (/usr/bin/time -v), CPU time,
+#    and the speed ratios: stems only (C / B) and full delivery (D / A).
 #
 # Environment:
 #   BENCH_DIR   cache + output folder          (default: target/bench-session)
@@ -26,6 +34,8 @@
 #   SHORT_SECS  length of the short session    (default: 60)
 #   STEMDECK    binary to test                 (default: target/release/stemdeck,
 #                                               built with cargo if missing)
+#   STEMDECK_BEFORE  an older binary to time as well (e.g. a copy of the binary
+#               before a change), in the same run: before/after under the same load
 #   BENCH_NICE  e.g. -10 (needs root): on a shared machine, run the benchmark in its own
 #               session (setsid) and give that session's scheduler autogroup this nice
 #               value, so other jobs take less CPU from the timed runs. (Plain `nice`
@@ -43,6 +53,7 @@ RUNS="${RUNS:-3}"
 FULL_SECS="${FULL_SECS:-240}"
 SHORT_SECS="${SHORT_SECS:-60}"
 STEMDECK="${STEMDECK:-$ROOT/target/release/stemdeck}"
+STEMDECK_BEFORE="${STEMDECK_BEFORE:-}"
 BENCH_NICE="${BENCH_NICE:-}"
 # Bump when the generated material changes, so old caches are not reused.
 GEN_VERSION=2
@@ -224,10 +235,13 @@ for st in s["stems"]:
 EOF
 
 # The ffmpeg command for a session: one filter graph, 5 outputs. NUL-separated argv.
-ffmpeg_cmd() { # session.json outdir
-    python3 - "$1" "$2" <<'EOF'
+# With "measure" as the third argument, every output also goes through ebur128 (EBU R128
+# loudness, true peak and sample peak), as Stemdeck measures every file it writes.
+ffmpeg_cmd() { # session.json outdir [measure]
+    python3 - "$1" "$2" "${3:-}" <<'EOF'
 import json, os, subprocess, sys
-session, out = sys.argv[1], sys.argv[2]
+session, out, measure = sys.argv[1], sys.argv[2], sys.argv[3] == "measure"
+meter = ",ebur128=peak=true+sample:framelog=verbose" if measure else ""
 s = json.load(open(session))
 base = os.path.dirname(os.path.abspath(session))
 rate = s["sample_rate"]
@@ -250,9 +264,10 @@ for si, st in enumerate(stems):
         labels.append(f"[t{k}]")
         k += 1
     graph.append(f"{''.join(labels)}amix=inputs={len(labels)}:normalize=0:duration=longest,"
-                 f"asplit=2[stem{si}][m{si}]")
+                 f"asplit=2[s{si}][m{si}]")
+    graph.append(f"[s{si}]anull{meter}[stem{si}]")
 graph.append("".join(f"[m{si}]" for si in range(len(stems)))
-             + f"amix=inputs={len(stems)}:normalize=0:duration=longest[master]")
+             + f"amix=inputs={len(stems)}:normalize=0:duration=longest{meter}[master]")
 args += ["-filter_complex", ";".join(graph)]
 for si, st in enumerate(stems):
     args += ["-map", f"[stem{si}]", "-c:a", "pcm_s24le", os.path.join(out, f"{si + 1:02d} {st['name']}.wav")]
@@ -309,24 +324,38 @@ mapfile -d '' FFMPEG_FULL < <(ffmpeg_cmd "$FULL/session.json" "$OUT/ffmpeg")
 [[ ${#FFMPEG_FULL[@]} -gt 40 ]] || die "could not build the ffmpeg command"
 printf '%q ' "${FFMPEG_FULL[@]}" >"$BENCH_DIR/ffmpeg-command.sh"
 echo >>"$BENCH_DIR/ffmpeg-command.sh"
+mapfile -d '' FFMPEG_MEASURE < <(ffmpeg_cmd "$FULL/session.json" "$OUT/ffmpeg-ebur128" measure)
+[[ ${#FFMPEG_MEASURE[@]} -gt 40 ]] || die "could not build the ffmpeg command (ebur128)"
+printf '%q ' "${FFMPEG_MEASURE[@]}" >"$BENCH_DIR/ffmpeg-ebur128-command.sh"
+echo >>"$BENCH_DIR/ffmpeg-ebur128-command.sh"
 
 say "warming the page cache with the source files"
 cat "$FULL"/audio/* "$SHORT"/audio/* >/dev/null
 
 say "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 say "stemdeck: $("$STEMDECK" --version 2>/dev/null || echo '?') ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo 'no git'))"
+[[ -z $STEMDECK_BEFORE ]] || say "before:   $STEMDECK_BEFORE"
 say "ffmpeg:   $(ffmpeg -version | head -n1 | cut -d' ' -f1-3)"
 say "timing, $RUNS runs each (interleaved)${BENCH_NICE:+, autogroup nice $BENCH_NICE}"
 for run in $(seq 1 "$RUNS"); do
     measure stemdeck "$run" "$FULL_SECS" "$OUT/stemdeck" -- \
         "$STEMDECK" export "$FULL/session.json" --format wav24 --master --force --out "$OUT/stemdeck"
     measure ffmpeg "$run" "$FULL_SECS" "$OUT/ffmpeg" -- "${FFMPEG_FULL[@]}"
+    measure stemdeck-no-sheet "$run" "$FULL_SECS" "$OUT/stemdeck-no-sheet" -- \
+        "$STEMDECK" export "$FULL/session.json" --format wav24 --master --no-sheet --force \
+        --out "$OUT/stemdeck-no-sheet"
+    measure ffmpeg-ebur128 "$run" "$FULL_SECS" "$OUT/ffmpeg-ebur128" -- "${FFMPEG_MEASURE[@]}"
+    if [[ -n $STEMDECK_BEFORE ]]; then
+        measure stemdeck-before "$run" "$FULL_SECS" "$OUT/stemdeck-before" -- \
+            "$STEMDECK_BEFORE" export "$FULL/session.json" --format wav24 --master --force \
+            --out "$OUT/stemdeck-before"
+    fi
     measure "stemdeck-${SHORT_SECS}s" "$run" "$SHORT_SECS" "$OUT/stemdeck-short" -- \
         "$STEMDECK" export "$SHORT/session.json" --format wav24 --master --force --out "$OUT/stemdeck-short"
 done
 
 # Same job? Both wrote 5 files of the session length.
-for tool in stemdeck ffmpeg; do
+for tool in stemdeck stemdeck-no-sheet ffmpeg ffmpeg-ebur128; do
     n=$(find "$OUT/$tool" -name '*.wav' | wc -l)
     [[ $n -eq 5 ]] || die "$tool wrote $n files, expected 5"
     for f in "$OUT/$tool"/*.wav; do
@@ -336,6 +365,11 @@ for tool in stemdeck ffmpeg; do
     done
 done
 say "both tools wrote 5 stereo 24-bit files of ${FULL_SECS} s"
+# The two Stemdeck runs wrote the same bytes (the sheet aside), and so did a before binary.
+for other in stemdeck-no-sheet ${STEMDECK_BEFORE:+stemdeck-before}; do
+    (cd "$OUT/stemdeck" && for f in *.wav; do cmp -s "$f" "$OUT/$other/$f" || die "$other/$f differs"; done)
+done
+say "stemdeck wrote the same bytes with --no-sheet${STEMDECK_BEFORE:+ and before the change}"
 # ... and the same audio: the difference between the two tools' files. The Bass stem
 # holds only 48 kHz files (no resampling): it must match to the last bits. The master
 # holds 44.1 kHz files too, resampled by rubato (FFT) vs swresample: not identical,
@@ -372,15 +406,25 @@ def spread(tool):
 print()
 print(f"| tool | audio | wall s (median) | min-max | x realtime | peak RSS MiB (median) | CPU s (user+sys) | others' CPU |")
 print(f"|---|---|---|---|---|---|---|---|")
-for tool, secs in (("stemdeck", full), ("ffmpeg", full), (f"stemdeck-{short}s", short)):
+tools = [(t, full) for t in ("stemdeck", "stemdeck-no-sheet", "ffmpeg", "ffmpeg-ebur128",
+                             "stemdeck-before") if any(r["tool"] == t for r in rows)]
+for tool, secs in tools + [(f"stemdeck-{short}s", short)]:
     wall = med(tool, "wall_s")
     cpu = med(tool, "user_s") + med(tool, "sys_s")
     print(f"| {tool} | {int(secs) // 60}:{int(secs) % 60:02d} | {wall:.2f} | {spread(tool)} | "
           f"{float(secs) / wall:.1f}x | {med(tool, 'rss_kb') / 1024:.1f} | {cpu:.2f} | {med(tool, 'others_pct'):.0f}% |")
-ratio = med("ffmpeg", "wall_s") / med("stemdeck", "wall_s")
 loads = [float(r["load1"]) for r in rows]
 print()
-print(f"speed ratio ffmpeg/stemdeck (wall, {full} s session): {ratio:.2f}x  (goal: >= 5x)")
+def ratio(a, b):
+    return med(a, "wall_s") / med(b, "wall_s"), med(a, "user_s") + med(a, "sys_s"), med(b, "user_s") + med(b, "sys_s")
+for what, a, b in (("stems only:    ffmpeg         / stemdeck --no-sheet", "ffmpeg", "stemdeck-no-sheet"),
+                   ("full delivery: ffmpeg-ebur128 / stemdeck           ", "ffmpeg-ebur128", "stemdeck"),
+                   ("plain:         ffmpeg         / stemdeck           ", "ffmpeg", "stemdeck")):
+    r, ca, cb = ratio(a, b)
+    print(f"{what}: {r:.2f}x wall, {ca / cb:.2f}x CPU  (goal: >= 5x)")
+if any(r["tool"] == "stemdeck-before" for r in rows):
+    r, ca, cb = ratio("stemdeck-before", "stemdeck")
+    print(f"before / after (stemdeck full delivery): {r:.2f}x wall, {ca / cb:.2f}x CPU")
 print(f"stemdeck peak RSS: {med('stemdeck', 'rss_kb') / 1024:.1f} MiB at {full} s, "
       f"{med(f'stemdeck-{short}s', 'rss_kb') / 1024:.1f} MiB at {short} s  (goal: <= 100 MB, flat)")
 others = [float(r["others_pct"]) for r in rows]
