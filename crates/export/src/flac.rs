@@ -27,6 +27,10 @@ pub(crate) struct FlacFile {
     path: PathBuf,
     out: BufWriter<File>,
     config: flacenc::error::Verified<flacenc::config::Encoder>,
+    /// Verbatim subframes only: the fallback for a frame that prediction made bigger.
+    verbatim: flacenc::error::Verified<flacenc::config::Encoder>,
+    /// Bytes of a whole block stored verbatim (plus frame header room).
+    verbatim_bytes: usize,
     info: StreamInfo,
     frame_buf: FrameBuf,
     context: Context,
@@ -54,7 +58,13 @@ impl FlacFile {
     pub(crate) fn create(path: &Path, sample_rate: u32, bits: usize) -> Result<Self, ExportError> {
         let mut config = flacenc::config::Encoder::default();
         config.block_size = BLOCK;
+        let mut verbatim = config.clone();
+        verbatim.subframe_coding.use_fixed = false;
+        verbatim.subframe_coding.use_lpc = false;
         let config = config.into_verified().map_err(|(_, e)| flac_err(path, e))?;
+        let verbatim = verbatim
+            .into_verified()
+            .map_err(|(_, e)| flac_err(path, e))?;
         let info =
             StreamInfo::new(sample_rate as usize, CHANNELS, bits).map_err(|e| flac_err(path, e))?;
         let frame_buf = FrameBuf::with_size(CHANNELS, BLOCK).map_err(|e| flac_err(path, e))?;
@@ -63,6 +73,9 @@ impl FlacFile {
             path: path.to_owned(),
             out: BufWriter::with_capacity(1 << 20, file),
             config,
+            verbatim,
+            // Side channel: one bit more; 32 bytes for the frame header and footer.
+            verbatim_bytes: BLOCK * CHANNELS * (bits + 1) / 8 + 32,
             context: Context::new(bits, CHANNELS),
             info,
             frame_buf,
@@ -110,18 +123,27 @@ impl FlacFile {
         (&mut self.frame_buf, &mut self.context)
             .fill_interleaved(&self.pending)
             .map_err(|e| flac_err(&path, e))?;
-        let frame = flacenc::encode_fixed_size_frame(
-            &self.config,
-            &self.frame_buf,
-            self.frame_number,
-            &self.info,
-        )
-        .map_err(|e| flac_err(&path, e))?;
-        self.info.update_frame_info(&frame);
-        self.sink.clear();
-        frame
-            .write(&mut self.sink)
+        let encode = |config, sink: &mut ByteSink| {
+            let frame = flacenc::encode_fixed_size_frame(
+                config,
+                &self.frame_buf,
+                self.frame_number,
+                &self.info,
+            )
             .map_err(|e| flac_err(&path, e))?;
+            sink.clear();
+            frame.write(sink).map_err(|e| flac_err(&path, e))?;
+            Ok::<_, ExportError>(frame)
+        };
+        let mut frame = encode(&self.config, &mut self.sink)?;
+        // flacenc 0.5 can pick a predictor whose Rice-coded residual is far bigger than
+        // the samples themselves (loud 24-bit noise: frames of 500 KB where 25 KB
+        // would do, which decoders such as symphonia and ffmpeg refuse). Such a frame
+        // is stored verbatim instead, as the FLAC format intends.
+        if self.sink.as_slice().len() > self.verbatim_bytes {
+            frame = encode(&self.verbatim, &mut self.sink)?;
+        }
+        self.info.update_frame_info(&frame);
         self.out
             .write_all(self.sink.as_slice())
             .map_err(|e| io_err(&path, e))?;
@@ -148,5 +170,51 @@ impl FlacFile {
             out.get_ref().sync_all()
         };
         rewrite().map_err(|e| io_err(&path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Loud 24-bit noise, one whole block and a short one ending in silence (the case
+    /// the export property test found): every frame decodes, none is oversized.
+    #[test]
+    fn loud_noise_is_never_stored_bigger_than_verbatim() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("noise.flac");
+        let mut f = FlacFile::create(&path, 48_000, 24).unwrap();
+        let (frames, noisy) = (6974usize, 5534usize);
+        let mut x: u32 = 12_345;
+        let samples: Vec<i32> = (0..frames * 2)
+            .map(|i| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                if i / 2 < noisy {
+                    ((x >> 8) as i32 - (1 << 23)) / 4
+                } else {
+                    0
+                }
+            })
+            .collect();
+        f.write_interleaved(&samples).unwrap();
+        f.finish().unwrap();
+        let size = std::fs::metadata(&path).unwrap().len() as usize;
+        assert!(size <= frames * 2 * 3 + 4096, "{size} bytes");
+        let mut d = stemdeck_audio::decode::Decoder::open(&path).unwrap();
+        assert_eq!(d.info().frames, frames as u64);
+        assert!(d.info().warning_message().is_none());
+        let mut got = vec![vec![0.0f32; frames]; 2];
+        let mut out: Vec<&mut [f32]> = got.iter_mut().map(|c| c.as_mut_slice()).collect();
+        assert_eq!(d.read(&mut out).unwrap(), frames);
+        let scale = 1.0 / (1u32 << 23) as f32;
+        for (i, pair) in samples.chunks(2).enumerate() {
+            for c in 0..2 {
+                assert!(
+                    (got[c][i] - pair[c] as f32 * scale).abs() < 1e-6,
+                    "frame {i}"
+                );
+            }
+        }
     }
 }

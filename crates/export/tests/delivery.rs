@@ -174,6 +174,9 @@ fn a_full_delivery_with_sheet_variants_and_null_test() {
             "03 Night Drive - Vocals.wav",
             "00 Night Drive - Master.wav",
             "01 Night Drive - Instrumental.wav",
+            // Built in when a stem is the vocals (the saved Instrumental replaces the
+            // built-in one of the same name).
+            "02 Night Drive - A cappella.wav",
             "Night Drive - Song Info.pdf",
             "Night Drive - Song Info.json",
         ]
