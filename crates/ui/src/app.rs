@@ -163,6 +163,10 @@ impl StemdeckApp {
                 for p in &opened.problems {
                     self.notify(Level::Warning, p.to_string());
                 }
+                // Files that load but are damaged (cut short, a crashed recorder's header).
+                for w in opened.warnings() {
+                    self.notify(Level::Warning, w);
+                }
                 let last = opened.session_file.clone().or_else(|| match paths {
                     [one] => Some(one.clone()),
                     _ => None,
