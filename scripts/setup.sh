@@ -5,7 +5,7 @@ set -euo pipefail
 
 # Build: ALSA headers (cpal), pkg-config. Tests: ffmpeg and sox as independent peers;
 # PulseAudio with a null sink as a real-time audio device without a sound card.
-STEMDECK_APT_PACKAGES=(pkg-config libasound2-dev ffmpeg sox libsox-fmt-all pulseaudio pulseaudio-utils libasound2-plugins)
+STEMDECK_APT_PACKAGES=(pkg-config libasound2-dev ffmpeg sox libsox-fmt-all pulseaudio pulseaudio-utils libasound2-plugins poppler-utils)
 
 missing=()
 for p in "${STEMDECK_APT_PACKAGES[@]}" ${STEMDECK_EXTRA_APT_PACKAGES:-}; do
