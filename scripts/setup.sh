@@ -4,7 +4,8 @@
 set -euo pipefail
 
 # Build: ALSA headers (cpal), pkg-config. Tests: ffmpeg and sox as independent peers;
-# PulseAudio with a null sink as a real-time audio device without a sound card.
+# PulseAudio with a null sink as a real-time audio device without a sound card;
+# poppler-utils (pdftotext) to read the song information sheet.
 STEMDECK_APT_PACKAGES=(pkg-config libasound2-dev ffmpeg sox libsox-fmt-all pulseaudio pulseaudio-utils libasound2-plugins poppler-utils)
 
 missing=()
