@@ -190,6 +190,17 @@ fn build_corpus() -> Corpus {
         },
     );
 
+    let aiff = scratch.join("long.aiff");
+    convert(&stereo, &aiff);
+    cut(&aiff, &dir.join("Cut Strings.aiff"), 0.6);
+    add(
+        b"Cut Strings.aiff",
+        Outcome::Loads {
+            frames: 0,
+            warning: Some("the file ends early: its header promises 0:02.000 but only"),
+        },
+    );
+
     // A data size larger than the file, and the 0xFFFFFFFF a crashed recorder leaves
     // (with a RIFF size of 0: the placeholder it wrote first).
     wav16(&dir.join("Oversize Perc.wav"), RATE, 2, RATE as usize);
@@ -433,7 +444,7 @@ fn group_and_export_of_the_bad_folder_work_on_what_is_there() {
                 .iter()
                 .filter(|l| l.starts_with("stemdeck: warning: "))
                 .count();
-            assert_eq!(n, 5, "{}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(n, 6, "{}", String::from_utf8_lossy(&out.stderr));
         }
         let mut files: Vec<PathBuf> = std::fs::read_dir(&out_dir)
             .unwrap()

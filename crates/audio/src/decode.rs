@@ -260,6 +260,10 @@ impl Decoder {
             }
             let bytes_per_frame =
                 u64::from(bits_per_sample.unwrap_or(16).div_ceil(8)) * channels.max(1) as u64;
+            if fix.aiff {
+                // AIFF gives its length in frames ("COMM"), which the fix leaves alone.
+                frames = frames.min(count_frames(path, track_id)?);
+            }
             warning = Some(fix.describe(bytes_per_frame, sample_rate, frames));
         } else if num_frames.is_some() && ts_are_frames {
             // A header that gives a length is checked at the file's end: a file cut short

@@ -28,6 +28,9 @@ const END_CHECK_PACKETS: usize = 64;
 pub(crate) struct WavFix {
     /// The `data` size the header gives (0xFFFFFFFF: none).
     pub declared: u32,
+    /// An AIFF file (big-endian sizes; its audio is in "SSND", after 8 bytes of offset
+    /// and block size; its frame count is in "COMM" and is not corrected here).
+    pub aiff: bool,
     /// The bytes of `data` the file really holds.
     pub present: u64,
     /// Byte offset of the `data` chunk's size field.
@@ -38,7 +41,15 @@ impl WavFix {
     /// The bytes to show in place of the header's: the RIFF size and the data size that
     /// match the file.
     fn patches(&self, file_len: u64) -> Vec<(u64, [u8; 4])> {
-        let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX - 1).to_le_bytes();
+        let aiff = self.aiff;
+        let clamp = |n: u64| {
+            let n = u32::try_from(n).unwrap_or(u32::MAX - 1);
+            if aiff {
+                n.to_be_bytes()
+            } else {
+                n.to_le_bytes()
+            }
+        };
         vec![
             (4, clamp(file_len.saturating_sub(8))),
             (self.data_size_at, clamp(self.present)),
@@ -48,13 +59,15 @@ impl WavFix {
     /// The problem, for the user: what the header says and what is there.
     pub fn describe(&self, bytes_per_frame: u64, rate: u32, present_frames: u64) -> String {
         let have = format_time(present_frames, rate);
+        let (format, header_bytes) = if self.aiff { ("AIFF", 8) } else { ("WAV", 0) };
         if self.declared == u32::MAX || self.declared == 0 {
             format!(
-                "the WAV header gives no length (as a recorder that stopped unexpectedly \
+                "the {format} header gives no length (as a recorder that stopped unexpectedly \
                  leaves it); using the {have} in the file"
             )
         } else {
-            let claimed = u64::from(self.declared) / bytes_per_frame.max(1);
+            let claimed =
+                u64::from(self.declared).saturating_sub(header_bytes) / bytes_per_frame.max(1);
             format!(
                 "the file ends early: its header promises {} but only {have} is there \
                  (a truncated copy or an unfinished recording); using what is there",
@@ -71,20 +84,30 @@ pub(crate) fn wav_sizes(file: &mut File, file_len: u64) -> Option<WavFix> {
     let mut head = [0u8; 12];
     file.seek(SeekFrom::Start(0)).ok()?;
     file.read_exact(&mut head).ok()?;
-    if &head[0..4] != b"RIFF" || &head[8..12] != b"WAVE" {
-        return None;
-    }
-    let riff = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    let aiff = match (&head[0..4], &head[8..12]) {
+        (b"RIFF", b"WAVE") => false,
+        (b"FORM", b"AIFF" | b"AIFC") => true,
+        _ => return None,
+    };
+    let u32_at = |b: [u8; 4]| {
+        if aiff {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let data_id: &[u8] = if aiff { b"SSND" } else { b"data" };
+    let riff = u32_at([head[4], head[5], head[6], head[7]]);
     // Walk the chunks up to "data" (a header is small: give up after 64 chunks).
     let mut at: u64 = 12;
     for _ in 0..64 {
         let mut chunk = [0u8; 8];
         file.seek(SeekFrom::Start(at)).ok()?;
         file.read_exact(&mut chunk).ok()?;
-        let size = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
+        let size = u32_at([chunk[4], chunk[5], chunk[6], chunk[7]]);
         let body = at + 8;
         let left = file_len.saturating_sub(body);
-        if &chunk[0..4] == b"data" {
+        if &chunk[0..4] == data_id {
             let unset = size == 0 && (riff == 0 || riff == u32::MAX) && left > 0;
             if u64::from(size) > left || unset {
                 // 0xFFFFFFFF with a RIFF size of 0xFFFFFFFF too is a stream of unknown
@@ -95,6 +118,7 @@ pub(crate) fn wav_sizes(file: &mut File, file_len: u64) -> Option<WavFix> {
                 }
                 return Some(WavFix {
                     declared: size,
+                    aiff,
                     present: left,
                     data_size_at: at + 4,
                 });
@@ -280,6 +304,30 @@ mod tests {
     }
 
     #[test]
+    fn aiff_sizes_are_big_endian_and_fixed_too() {
+        let mut v = b"FORM".to_vec();
+        v.extend(u32::MAX.to_be_bytes());
+        v.extend(b"AIFFCOMM");
+        v.extend(18u32.to_be_bytes());
+        v.extend([0u8; 18]);
+        v.extend(b"SSND");
+        v.extend(1_000_000u32.to_be_bytes());
+        v.extend([0u8; 8 + 200]);
+        let fix = fix_of(&v).unwrap();
+        assert!(fix.aiff);
+        assert_eq!((fix.declared, fix.present), (1_000_000, 208));
+        assert_eq!(fix.data_size_at, 12 + 26 + 4);
+        let patches = fix.patches(v.len() as u64);
+        assert_eq!(patches[1].1, 208u32.to_be_bytes());
+        assert!(fix.describe(2, 8000, 100).contains("promises 1:02.499"));
+        // A whole AIFF is left alone.
+        let n = v.len() as u32;
+        v[4..8].copy_from_slice(&(n - 8).to_be_bytes());
+        v[42..46].copy_from_slice(&208u32.to_be_bytes());
+        assert_eq!(fix_of(&v), None);
+    }
+
+    #[test]
     fn the_patched_header_is_read_in_any_pieces() {
         let bytes = wav(u32::MAX, 7_000_000, 100);
         let mut f = tempfile::tempfile().unwrap();
@@ -317,6 +365,7 @@ mod tests {
             declared: 96_000,
             present: 16_000,
             data_size_at: 40,
+            aiff: false,
         };
         assert_eq!(
             fix.describe(2, 8000, 8000),
