@@ -16,8 +16,9 @@ xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   target/release/stemdeck >"$0/app.log" 2>&1 &
   app=$!
   sleep 6
-  # Space starts playback, so meters and the playhead show.
-  if command -v xdotool >/dev/null; then xdotool search --name Stemdeck windowactivate --sync key space || true; sleep 3; fi
+  # Click Play (Xvfb has no window manager to focus the window for a key), so the
+  # meters and the playhead show.
+  if command -v xdotool >/dev/null; then xdotool mousemove 50 40 click 1 || true; sleep 4; fi
   import -window root "$0/shot.png"
   kill $app
 ' "$scratch"
