@@ -79,7 +79,7 @@ fn stage_from_code(code: u8) -> Stage {
 
 fn rate_text(rate: u32) -> String {
     let khz = f64::from(rate) / 1000.0;
-    if rate % 1000 == 0 {
+    if rate.is_multiple_of(1000) {
         format!("{khz:.0} kHz")
     } else {
         format!("{khz:.1} kHz")

@@ -79,11 +79,10 @@ impl StemdeckApp {
                 )
                 .on_hover_text("Stop and go to the start (Home goes to the start while playing)")
                 .clicked()
+                && let Some(e) = self.engine.as_mut()
             {
-                if let Some(e) = self.engine.as_mut() {
-                    e.pause();
-                    e.seek(0);
-                }
+                e.pause();
+                e.seek(0);
             }
             let (pos, rate) = match (&self.engine, &self.doc) {
                 (Some(e), Some(d)) => (e.feedback().position(), d.session.sample_rate),

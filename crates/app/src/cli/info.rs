@@ -29,8 +29,8 @@ pub fn run(input: &Path) -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "  {:>3}  {:<28} {:<20} {:>6} {:>3} {:>11}  {}",
-        "#", "Track", "Format", "Rate", "Ch", "Length", "Stem"
+        "  {:>3}  {:<28} {:<20} {:>6} {:>3} {:>11}  Stem",
+        "#", "Track", "Format", "Rate", "Ch", "Length"
     );
     for (i, (t, info)) in s.tracks.iter().zip(&loaded.infos).enumerate() {
         let stem = s
