@@ -14,6 +14,9 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
+# Lints: no unwrap/expect in library and binary code (workspace lints), no warnings.
+cargo clippy --workspace --lib --bins --locked -- -D warnings
+
 # Fuzzing: the session parser and opening arbitrary bytes as audio, 60 s each
 # (FUZZ_SECONDS), with the committed seed corpus; installs cargo-fuzz if missing.
 # SKIP_FUZZ=1 leaves it out.
