@@ -54,7 +54,15 @@ impl Recovery {
             path: path.to_owned(),
             source,
         };
-        let session_json = self.session.to_json(&anchor(&self.base_dir));
+        // A session that cannot be stored (a track path that is not UTF-8) is an error
+        // naming the track, never an empty recovery file.
+        let session_json = self
+            .session
+            .try_to_json(&anchor(&self.base_dir))
+            .map_err(|e| SessionError::Invalid {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
         let session = serde_json::from_str(&session_json).map_err(|e| SessionError::Invalid {
             path: path.to_owned(),
             message: e.to_string(),
