@@ -187,3 +187,57 @@ fn a_source_cut_short_during_the_export_is_an_error_not_silence() {
     assert_nothing_left(&out_dir);
     assert_eq!(std::fs::read(&file).unwrap(), before, "the session changed");
 }
+
+/// A folder on a read-only file system (a read-only tmpfs mounted for the test: as root,
+/// permissions stop nothing, a read-only mount does). Needs mount rights (root, as in
+/// CI); elsewhere it says so and checks nothing.
+#[test]
+fn an_export_into_a_read_only_folder_is_named_and_leaves_the_session_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (file, before) = session(tmp.path(), 1);
+    let mnt = tmp.path().join("readonly");
+    std::fs::create_dir(&mnt).unwrap();
+    let mount = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "stemdeck-test"])
+        .arg(&mnt)
+        .stderr(Stdio::null())
+        .status();
+    if !mount.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            std::process::Command::new("umount")
+                .arg(&self.0)
+                .status()
+                .ok();
+        }
+    }
+    let _unmount = Unmount(mnt.clone());
+    std::fs::create_dir(mnt.join("stems")).unwrap();
+    let remount = std::process::Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&mnt)
+        .status()
+        .unwrap();
+    assert!(remount.success());
+    // The folder exists but takes no files.
+    let out = run(stemdeck()
+        .arg("export")
+        .arg(&file)
+        .arg("--out")
+        .arg(mnt.join("stems")));
+    assert_one_line(&out, "readonly/stems/", "Read-only file system");
+    assert_nothing_left(&mnt.join("stems"));
+    // A folder that would have to be made there.
+    let out = run(stemdeck()
+        .arg("export")
+        .arg(&file)
+        .arg("--out")
+        .arg(mnt.join("new")));
+    assert_one_line(&out, "readonly/new", "Read-only file system");
+    assert!(!mnt.join("new").exists());
+    assert_eq!(std::fs::read(&file).unwrap(), before, "the session changed");
+}
