@@ -342,7 +342,7 @@ fn main() {
             }
             last_callbacks = cb;
             let secs = (now - started).as_secs();
-            if secs > 0 && secs % 60 == 0 {
+            if secs > 0 && secs.is_multiple_of(60) {
                 let fb = engine.feedback();
                 println!(
                     "soak: {secs:>4} s  commands {commands}  callbacks {}  xruns {}  device errors {}  starved {}  RSS {:.1} MB",
