@@ -16,7 +16,7 @@ fn the_callback_never_allocates_or_frees() {
     let mut s = session(dir.path(), 2.0);
     let (mut e, mut p) = engine(&s);
     let mut buf = vec![0.0f32; 1024 * 2];
-    let mut callback = |p: &mut stemdeck_engine::Processor, buf: &mut [f32]| {
+    let callback = |p: &mut stemdeck_engine::Processor, buf: &mut [f32]| {
         let left = p.len().saturating_sub(p.position()) as usize;
         wait_for(p, 512.min(left));
         assert_no_alloc(|| p.process(buf, 2));
