@@ -123,7 +123,12 @@ impl Session {
                 )));
             }
         }
-        if let Some(dir) = self.export.out_dir.as_ref().filter(|d| d.to_str().is_none()) {
+        if let Some(dir) = self
+            .export
+            .out_dir
+            .as_ref()
+            .filter(|d| d.to_str().is_none())
+        {
             return Err(invalid(format!(
                 "the export folder {} is not valid UTF-8, which a session file cannot store",
                 dir.display()

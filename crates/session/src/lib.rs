@@ -12,8 +12,8 @@ pub mod routing;
 
 pub use error::SessionError;
 pub use io::{FORMAT_NAME, FORMAT_VERSION};
-pub use recovery::{RECOVERY_FORMAT, Recovery};
 pub use model::{
     DEFAULT_EXPORT_TEMPLATE, DEFAULT_STEM_COLORS, ExportSettings, MixVariant, Session, Song, Stem,
     StemId, Track, TrackId, TrimMode, UNASSIGNED_NOTE, VariantStem,
 };
+pub use recovery::{RECOVERY_FORMAT, Recovery};
