@@ -14,6 +14,7 @@ pub mod naming;
 mod pdf;
 pub mod render;
 pub mod sheet;
+mod true_peak;
 pub mod writer;
 
 pub use error::ExportError;

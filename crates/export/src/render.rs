@@ -38,6 +38,7 @@ use stemdeck_session::{ExportSettings, Session, TrimMode};
 
 use crate::ExportError;
 use crate::naming::{DEFAULT_TEMPLATE, file_stem, safe_file_name};
+use crate::true_peak::TruePeakMeter;
 use crate::writer::{PendingFile, SampleFormat, StemWriter};
 
 /// Frames per block: large enough that per-block overhead vanishes, small enough that
@@ -1312,6 +1313,7 @@ struct Chain {
     gain: f32,
     writer: Option<StemWriter>,
     meter: Option<ebur128::EbuR128>,
+    true_peak: Option<TruePeakMeter>,
     produced: u64,
     target: u64,
     /// This block's output (planar, after the gain).
@@ -1335,7 +1337,8 @@ impl Chain {
             Some(Converter { rc, fill: 0 })
         };
         let meter = if spec.is_some() {
-            let mode = ebur128::Mode::I | ebur128::Mode::TRUE_PEAK | ebur128::Mode::SAMPLE_PEAK;
+            // The true peak is measured by `TruePeakMeter` (the same values, faster).
+            let mode = ebur128::Mode::I | ebur128::Mode::SAMPLE_PEAK;
             Some(
                 ebur128::EbuR128::new(2, layout.out_rate, mode).map_err(|e| {
                     ExportError::BadOption(format!(
@@ -1348,6 +1351,7 @@ impl Chain {
         } else {
             None
         };
+        let true_peak = meter.as_ref().map(|_| TruePeakMeter::new(layout.out_rate));
         Ok(Self {
             spec,
             spec_path,
@@ -1356,6 +1360,7 @@ impl Chain {
             gain,
             writer,
             meter,
+            true_peak,
             produced: 0,
             target,
             out: [
@@ -1383,8 +1388,15 @@ impl Chain {
         let peak = self.writer.as_ref().map_or(0.0, StemWriter::written_peak);
         let (true_peak, loudness) = match &self.meter {
             Some(m) => {
+                // As ebur128's `true_peak()`: the larger of the interpolated and the sample peak.
+                let interpolated = self
+                    .true_peak
+                    .as_ref()
+                    .map_or([0.0; 2], TruePeakMeter::peaks);
                 let tp = (0..2)
-                    .filter_map(|c| m.true_peak(c).ok())
+                    .filter_map(|c| m.sample_peak(c).ok())
+                    .zip(interpolated)
+                    .map(|(s, t)| s.max(f64::from(t)))
                     .fold(0.0f64, f64::max);
                 let lufs = m.loudness_global().ok().filter(|l| l.is_finite());
                 (tp, lufs)
@@ -1458,6 +1470,9 @@ impl Chain {
                         self.spec_path.display()
                     ))
                 })?;
+        }
+        if let Some(tp) = &mut self.true_peak {
+            tp.add(out_l, out_r);
         }
         if let Some(w) = &mut self.writer {
             w.write(out_l, out_r)?;
