@@ -24,6 +24,9 @@
 #         ffmpeg also measuring what Stemdeck measures (loudness, true and sample peak)
 #      E. stemdeck export on the 1-minute session (memory vs song length)
 #      F. with STEMDECK_BEFORE set: A with that (older) binary, for a before/after
+#      G. decoding only, the floor under any export of this session: Stemdeck's decoder
+#         (crates/audio/examples/decode_bench.rs, one thread, every file in turn) and
+#         ffmpeg decoding the same 32 files to float in one process (nothing else)
 #    and prints the medians: wall time, x realtime, peak RSS (/usr/bin/time -v), CPU time,
 #    and the speed ratios: stems only (C / B) and full delivery (D / A).
 #
@@ -202,6 +205,11 @@ if [[ ! -x $STEMDECK ]]; then
     (cd "$ROOT" && cargo build --release -p stemdeck)
 fi
 [[ -x $STEMDECK ]] || die "no binary at $STEMDECK"
+DECODE_BENCH="${DECODE_BENCH:-$ROOT/target/release/examples/decode_bench}"
+if [[ ! -x $DECODE_BENCH ]]; then
+    say "building the decoding benchmark (cargo build --release -p stemdeck_audio --example decode_bench)"
+    (cd "$ROOT" && cargo build --release -p stemdeck_audio --example decode_bench)
+fi
 if [[ -n $(find "$ROOT/crates" -name '*.rs' -newer "$STEMDECK" -print -quit 2>/dev/null) ]]; then
     say "warning: some sources are newer than $STEMDECK (rebuild with cargo build --release -p stemdeck)"
 fi
@@ -329,6 +337,15 @@ mapfile -d '' FFMPEG_MEASURE < <(ffmpeg_cmd "$FULL/session.json" "$OUT/ffmpeg-eb
 printf '%q ' "${FFMPEG_MEASURE[@]}" >"$BENCH_DIR/ffmpeg-ebur128-command.sh"
 echo >>"$BENCH_DIR/ffmpeg-ebur128-command.sh"
 
+# G: ffmpeg decoding every source file to 32-bit float, in one process, output discarded.
+FFMPEG_DECODE=(ffmpeg -hide_banner -loglevel error -nostdin -y)
+k=0
+for f in "$FULL"/audio/*; do FFMPEG_DECODE+=(-i "$f"); done
+for f in "$FULL"/audio/*; do
+    FFMPEG_DECODE+=(-map "$k:a" -c:a pcm_f32le -f null /dev/null)
+    k=$((k + 1))
+done
+
 say "warming the page cache with the source files"
 cat "$FULL"/audio/* "$SHORT"/audio/* >/dev/null
 
@@ -350,6 +367,8 @@ for run in $(seq 1 "$RUNS"); do
             "$STEMDECK_BEFORE" export "$FULL/session.json" --format wav24 --master --force \
             --out "$OUT/stemdeck-before"
     fi
+    measure stemdeck-decode-only "$run" "$FULL_SECS" "$OUT/decode" -- "$DECODE_BENCH" "$FULL"/audio/*
+    measure ffmpeg-decode-only "$run" "$FULL_SECS" "$OUT/decode" -- "${FFMPEG_DECODE[@]}"
     measure "stemdeck-${SHORT_SECS}s" "$run" "$SHORT_SECS" "$OUT/stemdeck-short" -- \
         "$STEMDECK" export "$SHORT/session.json" --format wav24 --master --force --out "$OUT/stemdeck-short"
 done
@@ -407,7 +426,8 @@ print()
 print(f"| tool | audio | wall s (median) | min-max | x realtime | peak RSS MiB (median) | CPU s (user+sys) | others' CPU |")
 print(f"|---|---|---|---|---|---|---|---|")
 tools = [(t, full) for t in ("stemdeck", "stemdeck-no-sheet", "ffmpeg", "ffmpeg-ebur128",
-                             "stemdeck-before") if any(r["tool"] == t for r in rows)]
+                             "stemdeck-before", "stemdeck-decode-only", "ffmpeg-decode-only")
+         if any(r["tool"] == t for r in rows)]
 for tool, secs in tools + [(f"stemdeck-{short}s", short)]:
     wall = med(tool, "wall_s")
     cpu = med(tool, "user_s") + med(tool, "sys_s")
@@ -425,6 +445,18 @@ for what, a, b in (("stems only:    ffmpeg         / stemdeck --no-sheet", "ffmp
 if any(r["tool"] == "stemdeck-before" for r in rows):
     r, ca, cb = ratio("stemdeck-before", "stemdeck")
     print(f"before / after (stemdeck full delivery): {r:.2f}x wall, {ca / cb:.2f}x CPU")
+# The floor: Stemdeck cannot export faster than it decodes. Decoding is spread over the
+# cores (each track is one task), so the best any export could do is the one-thread
+# decoding time over the core count, with everything else (mixing, resampling, writing,
+# measuring) free.
+import os
+ncpu = os.cpu_count() or 1
+dec = med("stemdeck-decode-only", "user_s") + med("stemdeck-decode-only", "sys_s")
+floor = dec / ncpu
+print(f"decoding floor: stemdeck decodes the sources in {dec:.2f} s of CPU (one thread), so no export can "
+      f"take less than {floor:.2f} s on {ncpu} cores; ffmpeg's job takes {med('ffmpeg', 'wall_s'):.2f} s, "
+      f"so the best possible ratio here is {med('ffmpeg', 'wall_s') / floor:.2f}x "
+      f"(ffmpeg's own decoding of the same files: {med('ffmpeg-decode-only', 'wall_s'):.2f} s)")
 print(f"stemdeck peak RSS: {med('stemdeck', 'rss_kb') / 1024:.1f} MiB at {full} s, "
       f"{med(f'stemdeck-{short}s', 'rss_kb') / 1024:.1f} MiB at {short} s  (goal: <= 100 MB, flat)")
 others = [float(r["others_pct"]) for r in rows]
