@@ -494,7 +494,13 @@ impl Decoder {
     fn decode_next(&mut self) -> Result<bool, AudioError> {
         let mut bad_in_a_row = 0;
         loop {
-            let packet = match self.reader.next_packet() {
+            // symphonia can panic on damaged data (see `open_reader_fixed`): that is a
+            // damaged file, reported as such, never a crash of the export or the player.
+            let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.reader.next_packet()
+            }))
+            .map_err(|_| self.damaged())?;
+            let packet = match next {
                 Ok(Some(p)) => p,
                 // A truncated file ends where its data ends: play what is there.
                 Ok(None) | Err(SymError::ResetRequired) => return self.finish(),
@@ -521,15 +527,22 @@ impl Decoder {
                 .pts
                 .get()
                 .saturating_add_unsigned(packet.trim_start.get());
-            match self.decoder.decode(&packet) {
-                Ok(buf) => {
-                    if buf.frames() == 0 {
+            let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.decoder.decode(&packet).map(|buf| {
+                    if buf.frames() > 0 {
+                        buf.copy_to_vecs_planar::<f32>(&mut self.pending);
+                    }
+                    buf.frames()
+                })
+            }))
+            .map_err(|_| self.damaged())?;
+            match decoded {
+                Ok(frames) => {
+                    if frames == 0 {
                         continue;
                     }
-                    buf.copy_to_vecs_planar::<f32>(&mut self.pending);
                     // Keep exactly the file's channel count (a codec may report more).
                     self.pending.resize_with(self.info.channels, Vec::new);
-                    let frames = buf.frames();
                     for ch in &mut self.pending {
                         ch.resize(frames, 0.0);
                         sanitize(ch);
@@ -558,6 +571,17 @@ impl Decoder {
                     });
                 }
             }
+        }
+    }
+
+    /// The error for a panic inside symphonia while reading or decoding.
+    fn damaged(&mut self) -> AudioError {
+        // The reader or decoder may be in any state now: nothing more is read from them.
+        self.clear_pending();
+        self.ended = true;
+        AudioError::Decode {
+            path: self.path.clone(),
+            reason: "its audio data is damaged (the decoder could not make sense of it)".into(),
         }
     }
 

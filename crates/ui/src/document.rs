@@ -73,12 +73,22 @@ impl Document {
                 .any(|(t, p)| &t.path != p)
     }
 
-    /// Read every track's file again; returns the problems, one message each.
+    /// Read every track's file again; returns the problems of files that are there but
+    /// cannot be read, one message each. Files that are not there are not in it: the
+    /// missing-files banner ([`Self::missing_files`]) reports those.
     pub fn reprobe(&mut self) -> Vec<String> {
         let mut problems = Vec::new();
         self.infos = stemdeck_audio::import::probe_session(&self.session)
             .into_iter()
-            .map(|r| r.map_err(|e| problems.push(e.to_string())).ok())
+            .zip(&self.session.tracks)
+            .map(|(r, track)| {
+                r.map_err(|e| {
+                    if track.path.exists() {
+                        problems.push(e.to_string());
+                    }
+                })
+                .ok()
+            })
             .collect();
         self.probed = track_paths(&self.session);
         problems

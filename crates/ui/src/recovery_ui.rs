@@ -294,9 +294,7 @@ impl StemdeckApp {
         self.set_document(doc);
         (self.loop_region, self.looping) = (region, looping);
         for p in problems {
-            if !p.contains("No such file") {
-                self.notify(Level::Warning, p);
-            }
+            self.notify(Level::Warning, p);
         }
     }
 
