@@ -190,6 +190,18 @@ fn build_corpus() -> Corpus {
         },
     );
 
+    // A damaged MP3 on which symphonia panics (a division by zero in its seek, which
+    // opening uses to check the length; found by the audio fuzzer): refused, no panic.
+    let fuzz_find =
+        workspace_root().join("fuzz/corpus/audio_open/seed-regress-mp3-seek-zero-duration");
+    let bytes = std::fs::read(fuzz_find).unwrap();
+    // The fuzz input's first byte picks the extension; the file is the rest.
+    std::fs::write(dir.join("Damaged Vox.mp3"), bytes.get(1..).unwrap()).unwrap();
+    add(
+        b"Damaged Vox.mp3",
+        Outcome::Refused("it is damaged: its data makes no sense as audio"),
+    );
+
     let aiff = scratch.join("long.aiff");
     convert(&stereo, &aiff);
     cut(&aiff, &dir.join("Cut Strings.aiff"), 0.6);

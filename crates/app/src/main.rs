@@ -10,6 +10,14 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
+    // symphonia can panic on damaged files; Stemdeck catches those panics and reports the
+    // file as damaged in one line. Rust's default hook would print the panic as well.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !stemdeck_audio::decode::panic_is_guarded() {
+            default_hook(info);
+        }
+    }));
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -173,14 +173,14 @@ fn open_reader_fixed(
     // symphonia's readers can panic on some damage (an overflow in its WAVE channel mask
     // fix-up, found by fuzzing, panics in builds with overflow checks): a panic while
     // probing means a damaged header, not a crash.
-    let probed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let probed = guarded(|| {
         symphonia::default::get_probe().probe(
             &hint,
             mss,
             FormatOptions::default(),
             MetadataOptions::default(),
         )
-    }))
+    })
     .map_err(|_| AudioError::Unsupported {
         path: path.to_owned(),
         reason: "its header is malformed".into(),
@@ -190,6 +190,28 @@ fn open_reader_fixed(
         reason: describe(&e),
     })?;
     Ok((reader, fix))
+}
+
+thread_local! {
+    /// How many [`guarded`] calls this thread is inside.
+    static GUARDED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Run symphonia code that may panic on damaged data; a panic comes back as `Err` and the
+/// caller reports a damaged file. Panic hooks can stay quiet about such a panic (see
+/// [`panic_is_guarded`]): it is an error message, not a crash.
+fn guarded<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    GUARDED.with(|g| g.set(g.get().saturating_add(1)));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(g.get().saturating_sub(1)));
+    result
+}
+
+/// Whether the current thread is inside symphonia code whose panics are caught and
+/// reported as a damaged file. For a panic hook: the `stemdeck` binary prints nothing
+/// for these, so the user sees only the one-line error naming the file.
+pub fn panic_is_guarded() -> bool {
+    GUARDED.with(|g| g.get() > 0)
 }
 
 fn describe(e: &SymError) -> String {
@@ -210,6 +232,16 @@ fn describe(e: &SymError) -> String {
 impl Decoder {
     /// Open a file and find out exactly what it holds.
     pub fn open(path: &Path) -> Result<Decoder, AudioError> {
+        // Opening probes, counts packets and seeks near the end to check the length, all
+        // in symphonia, which can panic on damaged files (fuzzing found a division by
+        // zero in its MP3 seek): a panic here means a damaged file, never a crash.
+        guarded(|| Self::open_unguarded(path)).map_err(|_| AudioError::Unsupported {
+            path: path.to_owned(),
+            reason: "it is damaged: its data makes no sense as audio".into(),
+        })?
+    }
+
+    fn open_unguarded(path: &Path) -> Result<Decoder, AudioError> {
         let opened_as = file_stamp(path).unwrap_or((0, None));
         let (reader, wav_fix) = open_reader_fixed(path)?;
         let unsupported = |reason: &str| AudioError::Unsupported {
@@ -434,7 +466,11 @@ impl Decoder {
                 ts: Timestamp::new(ts),
                 track_id: self.track_id,
             };
-            if self.reader.seek(SeekMode::Accurate, to).is_err() {
+            // symphonia's MP3 seek divides by the stream's duration, zero in some damaged
+            // files (found by fuzzing): a panic is a failed seek, and the fallback reopens
+            // the file (this reader is not used again).
+            let sought = guarded(|| self.reader.seek(SeekMode::Accurate, to));
+            if !matches!(sought, Ok(Ok(_))) {
                 return Ok(false);
             }
             if ts == first {
@@ -496,10 +532,7 @@ impl Decoder {
         loop {
             // symphonia can panic on damaged data (see `open_reader_fixed`): that is a
             // damaged file, reported as such, never a crash of the export or the player.
-            let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.reader.next_packet()
-            }))
-            .map_err(|_| self.damaged())?;
+            let next = guarded(|| self.reader.next_packet()).map_err(|_| self.damaged())?;
             let packet = match next {
                 Ok(Some(p)) => p,
                 // A truncated file ends where its data ends: play what is there.
@@ -527,14 +560,14 @@ impl Decoder {
                 .pts
                 .get()
                 .saturating_add_unsigned(packet.trim_start.get());
-            let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let decoded = guarded(|| {
                 self.decoder.decode(&packet).map(|buf| {
                     if buf.frames() > 0 {
                         buf.copy_to_vecs_planar::<f32>(&mut self.pending);
                     }
                     buf.frames()
                 })
-            }))
+            })
             .map_err(|_| self.damaged())?;
             match decoded {
                 Ok(frames) => {

@@ -113,8 +113,9 @@ fn nonsense_sample_rates_are_refused_not_resampled() {
 
 /// Every input the audio fuzzer found crashing or hanging (fuzz/corpus/audio_open/
 /// seed-regress-*: the first byte picks the extension, as in fuzz_targets/audio_open.rs):
-/// opened, read to the end and resampled in well under a second each, or refused with a
-/// message naming the file. Dropping a new find into the corpus adds it here.
+/// opened, read to the end, sought (where the fuzz target seeks: the control byte's high
+/// bits) and resampled in well under a second each, or refused with a message naming the
+/// file. Dropping a new find into the corpus adds it here.
 #[test]
 fn every_fuzz_find_opens_or_is_refused_quickly() {
     const EXTENSIONS: [&str; 6] = ["wav", "flac", "mp3", "ogg", "m4a", "aiff"];
@@ -140,6 +141,31 @@ fn every_fuzz_find_opens_or_is_refused_quickly() {
             let msg = e.to_string();
             assert!(msg.contains(&*path.to_string_lossy()), "{name}: {msg}");
         };
+        // The decoder at the file's rate, read, then sought as the fuzz target does
+        // (seed-regress-mp3-seek-zero-duration: symphonia's MP3 seek divided by zero).
+        match Decoder::open(&path) {
+            Err(e) => named(e),
+            Ok(mut dec) => {
+                let mut l = vec![0.0f32; 4096];
+                let mut r = vec![0.0f32; 4096];
+                let mut out: Vec<&mut [f32]> = vec![&mut l[..], &mut r[..]];
+                out.truncate(dec.info().channels);
+                match dec.read(&mut out) {
+                    Err(e) => named(e),
+                    Ok(_) => {
+                        let to = dec.info().frames / 8 * u64::from(control >> 5);
+                        match dec.seek(to) {
+                            Err(e) => named(e),
+                            Ok(()) => {
+                                if let Err(e) = dec.read(&mut out) {
+                                    named(e);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         match TrackStream::open(&path, 48_000) {
             Err(e) => named(e),
             Ok(mut s) => {
@@ -155,6 +181,17 @@ fn every_fuzz_find_opens_or_is_refused_quickly() {
                     }
                     assert!(l.iter().chain(&r).all(|x| x.is_finite()), "{name}");
                     left = left.saturating_sub(4096);
+                }
+                let to = s.len() / 4 * u64::from(control >> 6);
+                match s.seek(to) {
+                    Err(e) => named(e),
+                    Ok(()) => {
+                        let mut out: Vec<&mut [f32]> = vec![&mut l[..], &mut r[..]];
+                        out.truncate(s.channels());
+                        if let Err(e) = s.read(&mut out) {
+                            named(e);
+                        }
+                    }
                 }
             }
         }
