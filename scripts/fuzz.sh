@@ -64,12 +64,15 @@ for t in "${TARGETS[@]}"; do
     echo "fuzz: $t: no crash, $(ls "$scratch/$t" | wc -l) corpus entries"
   else
     status=1
-    # The panic (or sanitizer report) and where libFuzzer saved the input.
-    grep -m1 -A4 -E "panicked at|ERROR: AddressSanitizer|ERROR: libFuzzer: (timeout|out-of-memory)" "$log" || tail -40 "$log"
+    # What stopped the run (libFuzzer's or the sanitizer's report), the last panic before
+    # it (panics that decode.rs catches are printed too, so only the last one can be the
+    # fatal one), and where libFuzzer saved the input.
+    grep -m1 -A2 -E "ERROR: (libFuzzer|AddressSanitizer)" "$log" || tail -40 "$log"
+    grep -A1 "panicked at" "$log" | tail -2 || true
     grep -m1 "Test unit written" "$log" || true
     cp "$log" "artifacts/$t/fuzz.log"
     echo "fuzz: $t FAILED; the input and the log are in fuzz/artifacts/$t/; reproduce with:" >&2
-    echo "  cd fuzz && cargo ${TOOLCHAIN[*]} fuzz run $t fuzz/artifacts/$t/<file>" >&2
+    echo "  cd fuzz && cargo ${TOOLCHAIN[*]} fuzz run -O $t artifacts/$t/<file>" >&2
   fi
 done
 exit $status

@@ -1,7 +1,8 @@
 //! Export faults through the real binary: an export folder that cannot be made, a full
 //! disk (a file-size limit: `ulimit -f` with SIGXFSZ ignored, so a write fails with EFBIG
 //! as on a full disk — the tests run as root, where permissions stop nothing), and a
-//! source file cut short while the export reads it. Each gives one line naming the file
+//! source file cut short while the export reads it, and a source whose damaged packet
+//! claims hours of audio. Each gives one line naming the file
 //! and the problem, leaves no partial file behind, and never touches the session file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -186,6 +187,36 @@ fn a_source_cut_short_during_the_export_is_an_error_not_silence() {
     );
     assert_nothing_left(&out_dir);
     assert_eq!(std::fs::read(&file).unwrap(), before, "the session changed");
+}
+
+/// A damaged M4A whose undecodable packet claims 3.7 billion frames (the audio fuzzer's
+/// find, fuzz/corpus/audio_open/seed-regress-mp4-huge-packet-duration: filling it with
+/// silence asked for 15 GB). It opens (its edit list says 50 ms), and the export stops
+/// with one line naming it, leaving nothing.
+#[test]
+fn a_damaged_packet_claiming_hours_is_an_error_not_a_huge_allocation() {
+    let tmp = tempfile::tempdir().unwrap();
+    session(tmp.path(), 1);
+    let find =
+        workspace_root().join("fuzz/corpus/audio_open/seed-regress-mp4-huge-packet-duration");
+    let bytes = std::fs::read(find).unwrap();
+    // The fuzz input's first byte picks the extension; the file is the rest.
+    std::fs::write(tmp.path().join("Song/Keys.m4a"), bytes.get(1..).unwrap()).unwrap();
+    let folder_session = tmp.path().join("Song");
+    let out_dir = tmp.path().join("stems");
+    let out = stemdeck()
+        .arg("export")
+        .arg(&folder_session)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_one_line(
+        &out,
+        "Song/Keys.m4a: damaged audio: a packet that cannot be decoded claims 3741320192 frames",
+        "more than any packet holds",
+    );
+    assert_nothing_left(&out_dir);
 }
 
 /// A folder on a read-only file system (a read-only tmpfs mounted for the test: as root,

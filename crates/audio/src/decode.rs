@@ -38,6 +38,12 @@ pub const AUDIO_EXTENSIONS: &[&str] = &[
 /// After this many packets in a row fail to decode, the file is given up on.
 const MAX_BAD_PACKETS_IN_A_ROW: u32 = 64;
 
+/// The most frames a packet that fails to decode may stand for as silence when its
+/// codec states no maximum. No codec we read has longer packets (FLAC's largest block is
+/// 65535 frames); a damaged MP4 sample table can claim billions (found by fuzzing: a
+/// 15 GB allocation).
+const MAX_SILENT_PACKET_FRAMES: u64 = 1 << 17;
+
 /// Frames a lossy decoder is started before a seek target, to be decoded and dropped: its
 /// output depends on earlier packets (MP3: bit reservoir, MDCT overlap and synthesis
 /// filterbank, about 3 frames of 1152; AAC and Vorbis: the MDCT overlap, one packet), so
@@ -532,7 +538,7 @@ impl Decoder {
         loop {
             // symphonia can panic on damaged data (see `open_reader_fixed`): that is a
             // damaged file, reported as such, never a crash of the export or the player.
-            let next = guarded(|| self.reader.next_packet()).map_err(|_| self.damaged())?;
+            let next = guarded(|| self.reader.next_packet()).map_err(|_| self.panicked())?;
             let packet = match next {
                 Ok(Some(p)) => p,
                 // A truncated file ends where its data ends: play what is there.
@@ -568,7 +574,7 @@ impl Decoder {
                     buf.frames()
                 })
             })
-            .map_err(|_| self.damaged())?;
+            .map_err(|_| self.panicked())?;
             match decoded {
                 Ok(frames) => {
                     if frames == 0 {
@@ -586,10 +592,22 @@ impl Decoder {
                 Err(SymError::DecodeError(_)) if bad_in_a_row < MAX_BAD_PACKETS_IN_A_ROW => {
                     bad_in_a_row += 1;
                     // Silence of the packet's length keeps the rest of the track in sync.
-                    let frames = playable_frames(&packet, self.trims_in_dur) as usize;
+                    let frames = playable_frames(&packet, self.trims_in_dur);
                     if frames == 0 {
                         continue;
                     }
+                    let most = self
+                        .codec_params
+                        .max_frames_per_packet
+                        .unwrap_or(MAX_SILENT_PACKET_FRAMES)
+                        .min(MAX_SILENT_PACKET_FRAMES);
+                    if frames > most {
+                        return Err(self.damaged(format!(
+                            "a packet that cannot be decoded claims {frames} frames, \
+                             more than any packet holds"
+                        )));
+                    }
+                    let frames = frames as usize;
                     for ch in &mut self.pending {
                         ch.clear();
                         ch.resize(frames, 0.0);
@@ -607,15 +625,21 @@ impl Decoder {
         }
     }
 
-    /// The error for a panic inside symphonia while reading or decoding.
-    fn damaged(&mut self) -> AudioError {
+    /// Give up on a damaged file (a panic inside symphonia while reading or decoding, or
+    /// nonsense in its data): the error saying why.
+    fn damaged(&mut self, reason: String) -> AudioError {
         // The reader or decoder may be in any state now: nothing more is read from them.
         self.clear_pending();
         self.ended = true;
         AudioError::Decode {
             path: self.path.clone(),
-            reason: "its audio data is damaged (the decoder could not make sense of it)".into(),
+            reason,
         }
+    }
+
+    /// [`Self::damaged`] for a panic inside symphonia.
+    fn panicked(&mut self) -> AudioError {
+        self.damaged("its audio data is damaged (the decoder could not make sense of it)".into())
     }
 
     /// Record the timestamp of what `decode_next` just put in `pending`.
