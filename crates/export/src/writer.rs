@@ -223,6 +223,8 @@ pub struct StemWriter {
     last: [Vec<f32>; 2],
     /// Interleaved integer scratch for the FLAC encoder.
     ints: Vec<i32>,
+    /// Planar integer scratch (left, right) for [`Self::write_undithered`].
+    planar_ints: [Vec<i32>; 2],
 }
 
 /// The hidden name a file is written under until it is complete.
@@ -268,6 +270,7 @@ impl StemWriter {
             clipped: 0,
             last: [Vec::new(), Vec::new()],
             ints: Vec::new(),
+            planar_ints: [Vec::new(), Vec::new()],
         })
     }
 
@@ -321,6 +324,9 @@ impl StemWriter {
         last_l.resize(n, 0.0);
         last_r.clear();
         last_r.resize(n, 0.0);
+        if self.format.is_integer() && !self.format.is_dithered() {
+            return self.write_undithered(left, right);
+        }
         let mut q = Quantizer {
             format: self.format,
             scale: self.format.full_scale(),
@@ -394,6 +400,59 @@ impl StemWriter {
             }
         }
         Ok(())
+    }
+
+    /// [`Self::write`] for the undithered integer formats (24-bit): each channel is
+    /// converted on its own in lanes the compiler turns into SIMD (no random numbers to
+    /// draw in file order, no running maximum carried from sample to sample), then
+    /// interleaved. The same integers, peaks and clip count as [`Quantizer::int`] gives
+    /// sample by sample (a test compares them); about a quarter of its time.
+    fn write_undithered(&mut self, left: &[f32], right: &[f32]) -> Result<(), ExportError> {
+        let Some(backend) = self.backend.as_mut() else {
+            return Ok(());
+        };
+        let n = left.len();
+        let scale = self.format.full_scale();
+        let max = scale as i32 - 1;
+        let [ints_l, ints_r] = &mut self.planar_ints;
+        let [last_l, last_r] = &mut self.last;
+        for (src, ints, stored) in [(left, &mut *ints_l, last_l), (right, &mut *ints_r, last_r)] {
+            ints.clear();
+            ints.resize(n, 0);
+            let levels = quantize_undithered(src, scale, max, ints, stored);
+            self.peak = self.peak.max(levels.peak);
+            self.written_peak = self.written_peak.max(levels.top as f32 * (1.0 / scale));
+            self.clipped += levels.clipped;
+        }
+        let (ints_l, ints_r) = (ints_l.as_slice(), ints_r.as_slice());
+        match backend {
+            Backend::Wav(wav) => {
+                wav.bytes.clear();
+                wav.bytes.resize(n * 6, 0);
+                ints_l
+                    .iter()
+                    .zip(ints_r)
+                    .zip(wav.bytes.as_chunks_mut::<6>().0)
+                    .for_each(|((&a, &b), o)| {
+                        let (a, b) = (a.to_le_bytes(), b.to_le_bytes());
+                        *o = [a[0], a[1], a[2], b[0], b[1], b[2]];
+                    });
+                wav.flush_block().map_err(|source| ExportError::Io {
+                    path: self.temp_path.clone(),
+                    source,
+                })
+            }
+            Backend::Flac(flac) => {
+                self.ints.clear();
+                self.ints.resize(n * 2, 0);
+                ints_l
+                    .iter()
+                    .zip(ints_r)
+                    .zip(self.ints.as_chunks_mut::<2>().0)
+                    .for_each(|((&a, &b), o)| *o = [a, b]);
+                flac.write_interleaved(&self.ints)
+            }
+        }
     }
 
     /// Complete the file under its temporary name; it appears under its real name when
@@ -572,9 +631,167 @@ fn quantize_int(v: f32, max: f32) -> (i32, bool) {
     }
 }
 
+/// What [`quantize_undithered`] measured in a block.
+struct Levels {
+    /// Highest absolute value before conversion.
+    peak: f32,
+    /// Highest absolute integer stored.
+    top: i32,
+    clipped: u64,
+}
+
+/// Undithered conversion of one channel to integers of full scale `scale` (at most 2^24,
+/// `max` = `scale` − 1), with the stored values as floats (`stored`) and the block's
+/// levels, in one pass the compiler vectorises.
+fn quantize_undithered(
+    src: &[f32],
+    scale: f32,
+    max: i32,
+    ints: &mut [i32],
+    stored: &mut [f32],
+) -> Levels {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { quantize_undithered_avx2(src, scale, max, ints, stored) };
+    }
+    quantize_undithered_lanes(src, scale, max, ints, stored)
+}
+
+/// [`quantize_undithered_lanes`] compiled for AVX2: the baseline x86-64 target (SSE2) has
+/// no vector rounding or float-to-int conversion with saturation, so without it the
+/// lanes stay scalar.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn quantize_undithered_avx2(
+    src: &[f32],
+    scale: f32,
+    max: i32,
+    ints: &mut [i32],
+    stored: &mut [f32],
+) -> Levels {
+    quantize_undithered_lanes(src, scale, max, ints, stored)
+}
+
+#[inline(always)]
+fn quantize_undithered_lanes(
+    src: &[f32],
+    scale: f32,
+    max: i32,
+    ints: &mut [i32],
+    stored: &mut [f32],
+) -> Levels {
+    const INFINITY_BITS: u32 = 0x7f80_0000;
+    let inv = 1.0 / scale;
+    // Every running value is an integer (the peak as the bits of a non-negative float,
+    // which order as the floats do): integer maxima and sums vectorise, float maxima
+    // (order-sensitive for NaN) do not.
+    let mut peak_bits = 0u32;
+    let mut top = 0i32;
+    let mut clipped = 0u64;
+    for ((x, v), s) in src.iter().zip(ints.iter_mut()).zip(stored.iter_mut()) {
+        let bits = x.abs().to_bits();
+        // NaN leaves the peak alone, as `f32::max` does.
+        peak_bits = peak_bits.max(if bits > INFINITY_BITS { 0 } else { bits });
+        let (q, clip) = quantize_small(*x * scale, max);
+        clipped += u64::from(clip);
+        top = top.max(q.abs());
+        *v = q;
+        // Exact: `scale` is a power of two.
+        *s = q as f32 * inv;
+    }
+    Levels {
+        peak: f32::from_bits(peak_bits),
+        top,
+        clipped,
+    }
+}
+
+/// [`quantize_int`] without branches, for integer formats far below 2^30 (16 and 24
+/// bits): anything beyond ±2^30 clips either way, so it is limited to that first.
+#[inline(always)]
+fn quantize_small(v: f32, max: i32) -> (i32, u32) {
+    const LIMIT: f32 = (1u32 << 30) as f32;
+    // NaN gives 0, as `quantize_int` does.
+    let v = if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(-LIMIT, LIMIT)
+    };
+    // SAFETY: `v` is neither NaN nor beyond ±2^30, so it truncates to an i32. (`as`
+    // would check that again per sample, which keeps the loop from being vectorised.)
+    let t: i32 = unsafe { v.to_int_unchecked() };
+    let frac = v - t as f32;
+    let r = t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5);
+    let clip = u32::from(r > max) | u32::from(r < -max - 1);
+    (r.min(max).max(-max - 1), clip)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The vectorised undithered path gives what the sample-by-sample one gives: the
+    /// same integers, stored values, peaks and clip count, on any input (rounding ties,
+    /// clipping, NaN, infinity, -0.0, huge values) and any length (the lanes' remainder).
+    #[test]
+    fn undithered_lanes_match_the_sample_by_sample_quantizer() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let special = [
+            0.5 / 8_388_608.0,
+            -0.5 / 8_388_608.0,
+            1.5 / 8_388_608.0,
+            -2.5 / 8_388_608.0,
+            1.0,
+            -1.0,
+            0.999_999_9,
+            -1.000_000_1,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -0.0,
+            1.0e6,
+            -1.0e30,
+        ];
+        for format in [SampleFormat::Wav24, SampleFormat::Flac24] {
+            for len in [0, 1, 7, 8, 9, 100, 4099] {
+                let src: Vec<f32> = (0..len)
+                    .map(|i| {
+                        if rng.u8(..) < 40 {
+                            special[i % special.len()]
+                        } else {
+                            (rng.f32() * 2.0 - 1.0) * 1.2
+                        }
+                    })
+                    .collect();
+                let mut ints = vec![0; len];
+                let mut stored = vec![0.0; len];
+                let scale = format.full_scale();
+                let levels =
+                    quantize_undithered(&src, scale, scale as i32 - 1, &mut ints, &mut stored);
+                let mut unused = fastrand::Rng::with_seed(0);
+                let mut q = Quantizer {
+                    format,
+                    scale,
+                    inv_scale: 1.0 / scale,
+                    max: scale - 1.0,
+                    rng: &mut unused,
+                    peak: 0.0,
+                    written_peak: 0.0,
+                    clipped: 0,
+                };
+                for (i, &x) in src.iter().enumerate() {
+                    let mut s = 0.0;
+                    let v = q.int(x, &mut s);
+                    assert_eq!(v, ints[i], "sample {i}: {x}");
+                    assert_eq!(s.to_bits(), stored[i].to_bits(), "sample {i}: {x}");
+                }
+                assert_eq!(q.peak.to_bits(), levels.peak.to_bits());
+                assert_eq!(q.written_peak, levels.top as f32 / scale);
+                assert_eq!(q.clipped, levels.clipped);
+            }
+        }
+    }
 
     #[test]
     fn quantize_rounds_and_clips() {
