@@ -769,6 +769,26 @@ mod tests {
                 let scale = format.full_scale();
                 let levels =
                     quantize_undithered(&src, scale, scale as i32 - 1, &mut ints, &mut stored);
+                // The portable path (CPUs without AVX2) gives the same.
+                let (mut ints2, mut stored2) = (vec![0; len], vec![0.0f32; len]);
+                let levels2 = quantize_undithered_lanes(
+                    &src,
+                    scale,
+                    scale as i32 - 1,
+                    &mut ints2,
+                    &mut stored2,
+                );
+                assert_eq!(ints, ints2);
+                assert!(
+                    stored
+                        .iter()
+                        .zip(&stored2)
+                        .all(|(a, b)| a.to_bits() == b.to_bits())
+                );
+                assert_eq!(
+                    (levels.peak.to_bits(), levels.top, levels.clipped),
+                    (levels2.peak.to_bits(), levels2.top, levels2.clipped)
+                );
                 let mut unused = fastrand::Rng::with_seed(0);
                 let mut q = Quantizer {
                     format,
