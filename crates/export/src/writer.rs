@@ -403,7 +403,7 @@ impl StemWriter {
     }
 
     /// [`Self::write`] for the undithered integer formats (24-bit): each channel is
-    /// converted on its own in lanes the compiler turns into SIMD (no random numbers to
+    /// converted on its own in a loop the compiler turns into SIMD (no random numbers to
     /// draw in file order, no running maximum carried from sample to sample), then
     /// interleaved. The same integers, peaks and clip count as [`Quantizer::int`] gives
     /// sample by sample (a test compares them); about a quarter of its time.
@@ -413,7 +413,7 @@ impl StemWriter {
         };
         let n = left.len();
         let scale = self.format.full_scale();
-        let max = scale as i32 - 1;
+        let max = scale - 1.0;
         let [ints_l, ints_r] = &mut self.planar_ints;
         let [last_l, last_r] = &mut self.last;
         for (src, ints, stored) in [(left, &mut *ints_l, last_l), (right, &mut *ints_r, last_r)] {
@@ -598,37 +598,29 @@ impl Quantizer<'_> {
     }
 }
 
-/// Round to the nearest integer and clamp to ±`max` (−`max`−1 at the bottom).
-fn quantize(v: f32, max: f32) -> (f32, bool) {
-    let r = v.round();
-    if r > max {
-        (max, true)
-    } else if r < -max - 1.0 {
-        (-max - 1.0, true)
-    } else {
-        (r, false)
-    }
-}
-
-/// [`quantize`] as an integer, the way the file stores it: the same result for every
-/// input (NaN gives 0), with a fast path that avoids the `roundf` call for the values
-/// that matter (|v| < 2^30).
-#[inline]
+/// A sample rounded to the nearest integer (half away from zero) and clamped to ±`max`
+/// (−`max`−1 at the bottom), the way the file stores it, and whether it clipped; NaN
+/// gives 0. For the integer formats (`max` far below 2^30: 16 and 24 bits). No branches
+/// and no `roundf` call, so loops over it vectorise (and with noise, which way a sample
+/// rounds is a coin toss a branch predictor cannot call).
+#[inline(always)]
 fn quantize_int(v: f32, max: f32) -> (i32, bool) {
-    const FAST: f32 = (1u32 << 30) as f32;
-    if v.abs() < FAST {
-        // Truncate, then round half away from zero: `v - t` is exact. Branch-free: with
-        // noise, which way a sample rounds is a coin toss the CPU cannot predict.
-        let t = v as i32;
-        let frac = v - t as f32;
-        let r = t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5);
-        let m = max as i32;
-        let clip = (r > m) | (r < -m - 1);
-        (r.clamp(-m - 1, m), clip)
+    // Anything beyond ±2^30 clips either way: it is limited to that first.
+    const LIMIT: f32 = (1u32 << 30) as f32;
+    let v = if v.is_nan() {
+        0.0
     } else {
-        let (q, clip) = quantize(v, max);
-        (q as i32, clip)
-    }
+        v.clamp(-LIMIT, LIMIT)
+    };
+    // SAFETY: `v` is neither NaN nor beyond ±2^30, so it truncates to an i32. (`as`
+    // would check that again per sample, which keeps loops from being vectorised.)
+    let t: i32 = unsafe { v.to_int_unchecked() };
+    // Round half away from zero: `v - t` is exact.
+    let frac = v - t as f32;
+    let r = t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5);
+    let m = max as i32;
+    let clip = (r > m) | (r < -m - 1);
+    (r.min(m).max(-m - 1), clip)
 }
 
 /// What [`quantize_undithered`] measured in a block.
@@ -641,12 +633,12 @@ struct Levels {
 }
 
 /// Undithered conversion of one channel to integers of full scale `scale` (at most 2^24,
-/// `max` = `scale` − 1), with the stored values as floats (`stored`) and the block's
+/// `max` = `scale` − 1, as a float), with the stored values as floats (`stored`) and the block's
 /// levels, in one pass the compiler vectorises.
 fn quantize_undithered(
     src: &[f32],
     scale: f32,
-    max: i32,
+    max: f32,
     ints: &mut [i32],
     stored: &mut [f32],
 ) -> Levels {
@@ -655,29 +647,28 @@ fn quantize_undithered(
         // SAFETY: the CPU supports AVX2 (checked just above).
         return unsafe { quantize_undithered_avx2(src, scale, max, ints, stored) };
     }
-    quantize_undithered_lanes(src, scale, max, ints, stored)
+    quantize_undithered_portable(src, scale, max, ints, stored)
 }
 
-/// [`quantize_undithered_lanes`] compiled for AVX2: the baseline x86-64 target (SSE2) has
-/// no vector rounding or float-to-int conversion with saturation, so without it the
-/// lanes stay scalar.
+/// [`quantize_undithered_portable`] compiled for AVX2: 8 lanes where the baseline x86-64
+/// target (SSE2) has 4.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn quantize_undithered_avx2(
     src: &[f32],
     scale: f32,
-    max: i32,
+    max: f32,
     ints: &mut [i32],
     stored: &mut [f32],
 ) -> Levels {
-    quantize_undithered_lanes(src, scale, max, ints, stored)
+    quantize_undithered_portable(src, scale, max, ints, stored)
 }
 
 #[inline(always)]
-fn quantize_undithered_lanes(
+fn quantize_undithered_portable(
     src: &[f32],
     scale: f32,
-    max: i32,
+    max: f32,
     ints: &mut [i32],
     stored: &mut [f32],
 ) -> Levels {
@@ -693,7 +684,7 @@ fn quantize_undithered_lanes(
         let bits = x.abs().to_bits();
         // NaN leaves the peak alone, as `f32::max` does.
         peak_bits = peak_bits.max(if bits > INFINITY_BITS { 0 } else { bits });
-        let (q, clip) = quantize_small(*x * scale, max);
+        let (q, clip) = quantize_int(*x * scale, max);
         clipped += u64::from(clip);
         top = top.max(q.abs());
         *v = q;
@@ -707,33 +698,27 @@ fn quantize_undithered_lanes(
     }
 }
 
-/// [`quantize_int`] without branches, for integer formats far below 2^30 (16 and 24
-/// bits): anything beyond ±2^30 clips either way, so it is limited to that first.
-#[inline(always)]
-fn quantize_small(v: f32, max: i32) -> (i32, u32) {
-    const LIMIT: f32 = (1u32 << 30) as f32;
-    // NaN gives 0, as `quantize_int` does.
-    let v = if v.is_nan() {
-        0.0
-    } else {
-        v.clamp(-LIMIT, LIMIT)
-    };
-    // SAFETY: `v` is neither NaN nor beyond ±2^30, so it truncates to an i32. (`as`
-    // would check that again per sample, which keeps the loop from being vectorised.)
-    let t: i32 = unsafe { v.to_int_unchecked() };
-    let frac = v - t as f32;
-    let r = t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5);
-    let clip = u32::from(r > max) | u32::from(r < -max - 1);
-    (r.min(max).max(-max - 1), clip)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The reference [`quantize_int`] must match: round to the nearest integer (`roundf`)
+    /// and clamp to ±`max` (−`max`−1 at the bottom).
+    fn quantize(v: f32, max: f32) -> (f32, bool) {
+        let r = v.round();
+        if r > max {
+            (max, true)
+        } else if r < -max - 1.0 {
+            (-max - 1.0, true)
+        } else {
+            (r, false)
+        }
+    }
+
     /// The vectorised undithered path gives what the sample-by-sample one gives: the
     /// same integers, stored values, peaks and clip count, on any input (rounding ties,
-    /// clipping, NaN, infinity, -0.0, huge values) and any length (the lanes' remainder).
+    /// clipping, NaN, infinity, -0.0, huge values) and any length (any remainder after
+    /// the vector loop).
     #[test]
     fn undithered_lanes_match_the_sample_by_sample_quantizer() {
         let mut rng = fastrand::Rng::with_seed(7);
@@ -767,14 +752,13 @@ mod tests {
                 let mut ints = vec![0; len];
                 let mut stored = vec![0.0; len];
                 let scale = format.full_scale();
-                let levels =
-                    quantize_undithered(&src, scale, scale as i32 - 1, &mut ints, &mut stored);
+                let levels = quantize_undithered(&src, scale, scale - 1.0, &mut ints, &mut stored);
                 // The portable path (CPUs without AVX2) gives the same.
                 let (mut ints2, mut stored2) = (vec![0; len], vec![0.0f32; len]);
-                let levels2 = quantize_undithered_lanes(
+                let levels2 = quantize_undithered_portable(
                     &src,
                     scale,
-                    scale as i32 - 1,
+                    scale - 1.0,
                     &mut ints2,
                     &mut stored2,
                 );
