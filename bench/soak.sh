@@ -32,8 +32,9 @@ pactl list short sinks | grep -q "$SINK" ||
   pactl load-module module-null-sink sink_name=$SINK rate=48000 channels=2 >/dev/null
 pactl set-default-sink $SINK
 
-cargo build --locked -q -p stemdeck_engine --example soak
-EXE="$(cargo build --locked -q -p stemdeck_engine --example soak --message-format json 2>/dev/null |
+# --workspace: the features of the test suite's build, so that build is reused.
+cargo build --locked -q --workspace --example soak
+EXE="$(cargo build --locked -q --workspace --example soak --message-format json 2>/dev/null |
   grep -o '"executable":"[^"]*soak[^"]*"' | tail -1 | cut -d'"' -f4)"
 echo "machine: $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 exec flock "${TMPDIR:-/tmp}/stemdeck-pulse-tests.lock" "$EXE" "$SECS" "$@"

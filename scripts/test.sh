@@ -4,22 +4,39 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
+# Disk: the whole run needs about 4 GB (target/ 3 GB, fuzz/target and cargo-fuzz 1 GB,
+# the tests' temporary files 0.2 GB). Said at the start and after each step, so a run
+# that fills the disk says so.
+disk() {
+  df -Pk . "${TMPDIR:-/tmp}" | awk -v step="$1" 'NR > 1 && !seen[$1]++ {
+    printf "test: %s: %.1f GB free on %s\n", step, $4 / 1048576, $6 }' >&2
+}
+disk "start"
+if (($(df -Pk . | awk 'NR == 2 { print $4 }') < 4 * 1048576)); then
+  echo "test: warning: under 4 GB free, and a run from a clean clone needs about 4 GB:" \
+    "the build or the tests may fail with \"No space left on device\"" >&2
+fi
+
 cargo build --workspace --all-targets --locked
 # The end-to-end tests run the binary built exactly like this (its own feature set);
 # build it once here rather than inside the first test.
 cargo build --locked -p stemdeck --bin stemdeck
+disk "built"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+disk "tested"
 
 # Lints: no unwrap/expect in library and binary code (workspace lints), no warnings.
 cargo clippy --workspace --lib --bins --locked -- -D warnings
+disk "linted"
 
 # Fuzzing: the session parser and opening arbitrary bytes as audio, 60 s each
 # (FUZZ_SECONDS), with the committed seed corpus; installs cargo-fuzz if missing.
 # SKIP_FUZZ=1 leaves it out.
 if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
   bash scripts/fuzz.sh
+  disk "fuzzed"
 fi

@@ -65,11 +65,14 @@ fn pulse_null_sink() {
 }
 
 /// The soak example, built like the tests (debug profile); cargo says where it is.
+/// `--workspace` resolves features as scripts/test.sh's `--workspace --all-targets`
+/// build does, so this reuses that build; `-p stemdeck_engine` would rebuild half the
+/// dependencies with other features (four minutes here, and a GB of disk).
 fn soak_example() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(workspace_root())
-        .args(["build", "-p", "stemdeck_engine", "--example", "soak"])
+        .args(["build", "--workspace", "--example", "soak"])
         .args(["--message-format", "json-render-diagnostics"])
         .stdin(Stdio::null())
         .output()
@@ -82,7 +85,11 @@ fn soak_example() -> PathBuf {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "soak")
+        .filter(|m| {
+            m["reason"] == "compiler-artifact"
+                && m["target"]["name"] == "soak"
+                && m["target"]["kind"][0] == "example"
+        })
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
         .expect("cargo names the soak example")
 }
