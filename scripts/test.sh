@@ -13,7 +13,7 @@ disk() {
 }
 disk "start"
 if (($(df -Pk . | awk 'NR == 2 { print $4 }') < 4 * 1048576)); then
-  echo "test: warning: under 4 GB free, and a run from a clean clone needs about 4 GB:" \
+  echo "test: warning: under 4 GB free (a run from a clean clone used 3.2 GB):" \
     "the build or the tests may fail with \"No space left on device\"" >&2
 fi
 

@@ -85,11 +85,7 @@ fn soak_example() -> PathBuf {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| {
-            m["reason"] == "compiler-artifact"
-                && m["target"]["name"] == "soak"
-                && m["target"]["kind"][0] == "example"
-        })
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "soak")
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
         .expect("cargo names the soak example")
 }
