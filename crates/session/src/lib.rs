@@ -3,6 +3,7 @@
 //! tracks are sorted into stems by name. It knows nothing of audio or GUI, so every
 //! front end and back end can share it.
 
+pub mod effects;
 mod error;
 pub mod grouping;
 mod io;
