@@ -22,6 +22,9 @@ pub fn apply_gain(left: &mut [f32], right: &mut [f32], gains: &[f32]) {
     }
 }
 
+/// 20·log10(2): dB per doubling.
+const DB_PER_LOG2: f32 = 6.020_6;
+
 /// The stereo-linked peak of one frame.
 #[inline]
 fn peak(l: f32, r: f32) -> f32 {
@@ -99,10 +102,12 @@ impl CompressorStage {
     pub fn gain_curve(&mut self, key_l: &[f32], key_r: &[f32], gains: &mut [f32]) {
         for ((l, r), g) in key_l.iter().zip(key_r).zip(gains.iter_mut()) {
             let x = peak(*l, *r);
+            // f32 log2/exp2 here: the per-sample level and gain are the compressor's
+            // whole cost, and f32 is far finer than anyone hears in a gain.
             let target = if x < self.quiet_below {
                 0.0
             } else {
-                self.static_reduction_db(20.0 * f64::from(x).log10())
+                self.static_reduction_db(f64::from(DB_PER_LOG2 * x.log2()))
             };
             let coeff = if target < self.reduction_db {
                 self.attack
@@ -114,7 +119,7 @@ impl CompressorStage {
             *g = if self.reduction_db > -1e-6 {
                 makeup as f32
             } else {
-                (db_to_gain(self.reduction_db as f32) * makeup) as f32
+                (self.reduction_db as f32 / DB_PER_LOG2).exp2() * makeup as f32
             };
         }
     }

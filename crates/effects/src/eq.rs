@@ -143,8 +143,7 @@ impl Equalizer {
                 band.ln_freq.is_gliding() || band.gain_db.is_gliding() || band.ln_q.is_gliding();
             if !gliding {
                 let [fl, fr] = &mut band.filters;
-                run(fl, left);
-                run(fr, right);
+                run_pair(fl, fr, left, right);
                 continue;
             }
             for (l, r) in left.chunks_mut(RECOMPUTE).zip(right.chunks_mut(RECOMPUTE)) {
@@ -156,17 +155,24 @@ impl Equalizer {
                 let [fl, fr] = &mut band.filters;
                 fl.update_coefficients(k);
                 fr.update_coefficients(k);
-                run(fl, l);
-                run(fr, r);
+                run_pair(fl, fr, l, r);
             }
         }
     }
 }
 
+/// Both channels in one loop: two independent recursions keep the core busy while
+/// each waits on its own previous output.
 #[inline]
-fn run(filter: &mut DirectForm2Transposed<f64>, samples: &mut [f32]) {
-    for s in samples {
-        *s = filter.run(f64::from(*s)) as f32;
+fn run_pair(
+    fl: &mut DirectForm2Transposed<f64>,
+    fr: &mut DirectForm2Transposed<f64>,
+    left: &mut [f32],
+    right: &mut [f32],
+) {
+    for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+        *l = fl.run(f64::from(*l)) as f32;
+        *r = fr.run(f64::from(*r)) as f32;
     }
 }
 
