@@ -13,6 +13,12 @@
 //! - Gains may ramp linearly across a block (`from` → `to`), which is how the live
 //!   engine makes mute, solo and fader moves click-free. Export uses `from == to`.
 //!
+//! - Processing has two places in the kernel (`Inserts`): after a track's gain and pan,
+//!   before it joins its stem, and on each stem's sum, before the stem's gain. The
+//!   master's processing comes after the kernel, where it can be keyed from the full mix
+//!   (stemdeck_effects). Without inserts the kernel does exactly the arithmetic it always
+//!   did, so a session without effects mixes to the same bits.
+//!
 //! Real-time safe: no allocation, locking, I/O or panicking paths (no indexing).
 
 use stemdeck_session::routing::MixPlan;
@@ -65,13 +71,37 @@ pub fn channel_gains(channels: usize, gain: f32, pan: f32) -> (f32, f32) {
     (gain * l, gain * r)
 }
 
-/// Mix one block of `frames` frames.
-///
-/// `inputs[i]` is track `i`'s planar audio (1 or 2 channels, at least `frames` long),
-/// indexed like `Session::tracks`; tracks in no stem may be left empty. `stems` gets one
-/// buffer per stem of `to` (extra buffers are left alone), `master` their sum. Gains
-/// ramp from `from` to `to` across the block; when the two plans differ in shape,
-/// `to` is used throughout.
+/// Processing inside the mix: a track's signal after its gain and pan, and a stem's sum
+/// before its gain. Called on the audio thread: implementations must not allocate, lock,
+/// do I/O or panic. `track`/`stem` are indices into `Session::tracks` / the plan's stems.
+pub trait Inserts {
+    /// Whether track `track` has processing (false: its audio goes straight into the
+    /// stem, the kernel's plain path).
+    fn has_track_inserts(&self, track: usize) -> bool;
+    /// A scratch stereo buffer of at least `frames` frames for a processed track's
+    /// signal (None: no room, the track is mixed unprocessed).
+    fn track_scratch(&mut self, frames: usize) -> Option<(&mut [f32], &mut [f32])>;
+    /// Process track `track`'s signal, which the kernel left in the scratch buffer.
+    fn process_track(&mut self, track: usize, frames: usize);
+    /// Process stem `stem`'s sum (before the stem's gain) in place.
+    fn process_stem(&mut self, stem: usize, left: &mut [f32], right: &mut [f32]);
+}
+
+/// No processing anywhere: the plain mix.
+pub struct NoInserts;
+
+impl Inserts for NoInserts {
+    fn has_track_inserts(&self, _track: usize) -> bool {
+        false
+    }
+    fn track_scratch(&mut self, _frames: usize) -> Option<(&mut [f32], &mut [f32])> {
+        None
+    }
+    fn process_track(&mut self, _track: usize, _frames: usize) {}
+    fn process_stem(&mut self, _stem: usize, _left: &mut [f32], _right: &mut [f32]) {}
+}
+
+/// Mix one block of `frames` frames, without processing (see [`mix_block_with`]).
 pub fn mix_block(
     from: &MixPlan,
     to: &MixPlan,
@@ -79,6 +109,27 @@ pub fn mix_block(
     stems: &mut [StereoBuf],
     master: &mut StereoBuf,
     frames: usize,
+) {
+    mix_block_with(from, to, inputs, stems, master, frames, &mut NoInserts);
+}
+
+/// Mix one block of `frames` frames.
+///
+/// `inputs[i]` is track `i`'s planar audio (1 or 2 channels, at least `frames` long),
+/// indexed like `Session::tracks`; tracks in no stem may be left empty. `stems` gets one
+/// buffer per stem of `to` (extra buffers are left alone), `master` their sum. Gains
+/// ramp from `from` to `to` across the block; when the two plans differ in shape,
+/// `to` is used throughout.
+/// `inserts` processes each track's signal before it joins its stem and each stem's sum
+/// before the stem's gain.
+pub fn mix_block_with(
+    from: &MixPlan,
+    to: &MixPlan,
+    inputs: &[Vec<Vec<f32>>],
+    stems: &mut [StereoBuf],
+    master: &mut StereoBuf,
+    frames: usize,
+    inserts: &mut impl Inserts,
 ) {
     let frames = frames.min(master.capacity());
     let (Some(ml), Some(mr)) = (
@@ -120,9 +171,26 @@ pub fn mix_block(
             }
             let Some(l_in) = input.first() else { continue };
             let r_in = input.get(1).unwrap_or(l_in);
+            if inserts.has_track_inserts(t_to.track)
+                && let Some((xl, xr)) = inserts.track_scratch(n)
+                && let (Some(xl), Some(xr)) = (xl.get_mut(..n), xr.get_mut(..n))
+            {
+                // The track alone, processed, then into the stem.
+                xl.fill(0.0);
+                xr.fill(0.0);
+                accumulate(xl, l_in, g0.0, g1.0);
+                accumulate(xr, r_in, g0.1, g1.1);
+                inserts.process_track(t_to.track, n);
+                if let Some((xl, xr)) = inserts.track_scratch(n) {
+                    add(sl, xl);
+                    add(sr, xr);
+                }
+                continue;
+            }
             accumulate(sl, l_in, g0.0, g1.0);
             accumulate(sr, r_in, g0.1, g1.1);
         }
+        inserts.process_stem(i, sl, sr);
         scale(sl, stem_from.gain, stem_to.gain);
         scale(sr, stem_from.gain, stem_to.gain);
         for (m, s) in ml.iter_mut().zip(sl.iter()) {
@@ -131,6 +199,13 @@ pub fn mix_block(
         for (m, s) in mr.iter_mut().zip(sr.iter()) {
             *m += *s;
         }
+    }
+}
+
+/// `out += src`.
+fn add(out: &mut [f32], src: &[f32]) {
+    for (o, s) in out.iter_mut().zip(src) {
+        *o += *s;
     }
 }
 
@@ -299,6 +374,82 @@ mod tests {
         for w in l.windows(2) {
             assert!(w[0] >= w[1] && w[0] - w[1] <= 1.0 / N as f32 + 1e-6);
         }
+    }
+
+    /// Test inserts: a fixed gain per processed track and per stem.
+    struct GainInserts {
+        track_gain: Vec<Option<f32>>,
+        stem_gain: Vec<f32>,
+        l: Vec<f32>,
+        r: Vec<f32>,
+    }
+
+    impl Inserts for GainInserts {
+        fn has_track_inserts(&self, track: usize) -> bool {
+            matches!(self.track_gain.get(track), Some(Some(_)))
+        }
+        fn track_scratch(&mut self, frames: usize) -> Option<(&mut [f32], &mut [f32])> {
+            Some((self.l.get_mut(..frames)?, self.r.get_mut(..frames)?))
+        }
+        fn process_track(&mut self, track: usize, frames: usize) {
+            let g = self.track_gain[track].unwrap();
+            self.l[..frames]
+                .iter_mut()
+                .chain(&mut self.r[..frames])
+                .for_each(|x| *x *= g);
+        }
+        fn process_stem(&mut self, stem: usize, left: &mut [f32], right: &mut [f32]) {
+            let g = self.stem_gain[stem];
+            left.iter_mut()
+                .chain(right.iter_mut())
+                .for_each(|x| *x *= g);
+        }
+    }
+
+    #[test]
+    fn inserts_process_tracks_before_their_stem_and_stems_before_their_gain() {
+        let p = plan(&[
+            (0.25, &[(0, 1.0, 0.0), (1, 0.5, -0.3)]),
+            (1.0, &[(2, 0.75, 0.2)]),
+        ]);
+        let inputs: Vec<Vec<Vec<f32>>> = (0..3)
+            .map(|t| {
+                vec![
+                    (0..N)
+                        .map(|i| ((i * (t + 2)) as f32 * 0.41).sin())
+                        .collect(),
+                ]
+            })
+            .collect();
+        let (plain_stems, plain_master) = run(&p, &inputs);
+        // Processing that does nothing changes no bit.
+        let mut none = GainInserts {
+            track_gain: vec![Some(1.0), Some(1.0), Some(1.0)],
+            stem_gain: vec![1.0, 1.0],
+            l: vec![0.0; N],
+            r: vec![0.0; N],
+        };
+        let mut stems = vec![StereoBuf::new(N); 2];
+        let mut master = StereoBuf::new(N);
+        mix_block_with(&p, &p, &inputs, &mut stems, &mut master, N, &mut none);
+        assert_eq!(master.left, plain_master.left);
+        assert_eq!(stems[1].right, plain_stems[1].right);
+        // Track 0 halved by its insert = track 0 at half its gain; stem 0 doubled before
+        // its gain of 0.25 = the stem at 0.5 (powers of two: exact).
+        let mut halve = GainInserts {
+            track_gain: vec![Some(0.5), None, None],
+            stem_gain: vec![2.0, 1.0],
+            l: vec![0.0; N],
+            r: vec![0.0; N],
+        };
+        mix_block_with(&p, &p, &inputs, &mut stems, &mut master, N, &mut halve);
+        let expected = plan(&[
+            (0.5, &[(0, 0.5, 0.0), (1, 0.5, -0.3)]),
+            (1.0, &[(2, 0.75, 0.2)]),
+        ]);
+        let (_, want) = run(&expected, &inputs);
+        assert_eq!(master.left, want.left);
+        assert_eq!(master.right, want.right);
     }
 
     #[test]

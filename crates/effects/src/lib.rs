@@ -17,10 +17,12 @@ pub mod delay;
 pub mod dynamics;
 pub mod eq;
 mod error;
+mod mix;
 pub mod reverb;
 mod smooth;
 
 pub use error::EffectError;
+pub use mix::MixInserts;
 pub use smooth::GLIDE_SECONDS;
 
 use stemdeck_session::effects::{Effect, EffectKind};
