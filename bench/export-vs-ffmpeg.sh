@@ -25,8 +25,14 @@
 #      E. stemdeck export on the 1-minute session (memory vs song length)
 #      F. with STEMDECK_BEFORE set: A with that (older) binary, for a before/after
 #      G. decoding only, the floor under any export of this session: Stemdeck's decoder
-#         (crates/audio/examples/decode_bench.rs, one thread, every file in turn) and
-#         ffmpeg decoding the same 32 files to float in one process (nothing else)
+#         (crates/audio/examples/decode_bench.rs, one thread, every file in turn; and
+#         --parallel: every file on every core at once, the floor in wall time on these
+#         cores) and ffmpeg decoding the same 32 files to float in one process
+#      H. the float export (--format wav32f --master) and the trimmed 24-bit one: the
+#         session with every stem at +12 dB (so the mix clips), --format wav24 --master
+#         --trim auto; beside it the same command on the session as it is (no trim
+#         needed): the trim's cost. With STEMDECK_BEFORE, the trimmed one with that
+#         binary too. Printed side by side with the decoding floor and ffmpeg's job.
 #    and prints the medians: wall time, x realtime, peak RSS (/usr/bin/time -v), CPU time,
 #    and the speed ratios: stems only (C / B) and full delivery (D / A).
 #
@@ -39,6 +45,8 @@
 #                                               built with cargo if missing)
 #   STEMDECK_BEFORE  an older binary to time as well (e.g. a copy of the binary
 #               before a change), in the same run: before/after under the same load
+#   GENERATE_ONLY  set: only generate the $FULL_SECS-second session and stop
+#               (bench/open.sh uses this)
 #   BENCH_NICE  e.g. -10 (needs root): on a shared machine, run the benchmark in its own
 #               session (setsid) and give that session's scheduler autogroup this nice
 #               value, so other jobs take less CPU from the timed runs. (Plain `nice`
@@ -199,6 +207,14 @@ generate_session() { # secs dir
     touch "$stamp"
 }
 
+FULL="$BENCH_DIR/session-${FULL_SECS}s"
+SHORT="$BENCH_DIR/session-${SHORT_SECS}s"
+if [[ -n ${GENERATE_ONLY:-} ]]; then
+    # Only the sources (bench/open.sh uses them).
+    generate_session "$FULL_SECS" "$FULL"
+    exit 0
+fi
+
 # --------------------------------------------------------------------------- binary
 if [[ ! -x $STEMDECK ]]; then
     say "building the release binary (cargo build --release -p stemdeck)"
@@ -214,8 +230,6 @@ if [[ -n $(find "$ROOT/crates" -name '*.rs' -newer "$STEMDECK" -print -quit 2>/d
     say "warning: some sources are newer than $STEMDECK (rebuild with cargo build --release -p stemdeck)"
 fi
 
-FULL="$BENCH_DIR/session-${FULL_SECS}s"
-SHORT="$BENCH_DIR/session-${SHORT_SECS}s"
 generate_session "$FULL_SECS" "$FULL"
 generate_session "$SHORT_SECS" "$SHORT"
 
@@ -225,6 +239,15 @@ for dir in "$FULL" "$SHORT"; do
     "$STEMDECK" group "$dir/audio" -o "$dir/session.json" >"$dir/group.txt"
 done
 cat "$FULL/group.txt" >&2
+# The same session with every stem at +12 dB: its mix clips a 24-bit file, so
+# --trim auto has to trim (H).
+python3 - "$FULL/session.json" "$FULL/session-loud.json" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+for st in s["stems"]:
+    st["gain_db"] = 12.0
+json.dump(s, open(sys.argv[2], "w"), indent=2)
+EOF
 
 # Check the grouping (4 stems, all 32 tracks) and that every track is at the defaults
 # (0 dB, centre, not muted), which is what the ffmpeg graph below reproduces.
@@ -368,7 +391,21 @@ for run in $(seq 1 "$RUNS"); do
             --out "$OUT/stemdeck-before"
     fi
     measure stemdeck-decode-only "$run" "$FULL_SECS" "$OUT/decode" -- "$DECODE_BENCH" "$FULL"/audio/*
+    measure stemdeck-decode-cores "$run" "$FULL_SECS" "$OUT/decode" -- "$DECODE_BENCH" --parallel "$FULL"/audio/*
     measure ffmpeg-decode-only "$run" "$FULL_SECS" "$OUT/decode" -- "${FFMPEG_DECODE[@]}"
+    measure stemdeck-float "$run" "$FULL_SECS" "$OUT/stemdeck-float" -- \
+        "$STEMDECK" export "$FULL/session.json" --format wav32f --master --force --out "$OUT/stemdeck-float"
+    measure stemdeck-trim24 "$run" "$FULL_SECS" "$OUT/stemdeck-trim24" -- \
+        "$STEMDECK" export "$FULL/session-loud.json" --format wav24 --master --trim auto --force \
+        --out "$OUT/stemdeck-trim24"
+    measure stemdeck-24-no-trim "$run" "$FULL_SECS" "$OUT/stemdeck-24-no-trim" -- \
+        "$STEMDECK" export "$FULL/session.json" --format wav24 --master --trim auto --force \
+        --out "$OUT/stemdeck-24-no-trim"
+    if [[ -n $STEMDECK_BEFORE ]]; then
+        measure stemdeck-trim24-before "$run" "$FULL_SECS" "$OUT/stemdeck-trim24-before" -- \
+            "$STEMDECK_BEFORE" export "$FULL/session-loud.json" --format wav24 --master --trim auto \
+            --force --out "$OUT/stemdeck-trim24-before"
+    fi
     measure "stemdeck-${SHORT_SECS}s" "$run" "$SHORT_SECS" "$OUT/stemdeck-short" -- \
         "$STEMDECK" export "$SHORT/session.json" --format wav24 --master --force --out "$OUT/stemdeck-short"
 done
@@ -389,6 +426,17 @@ for other in stemdeck-no-sheet ${STEMDECK_BEFORE:+stemdeck-before}; do
     (cd "$OUT/stemdeck" && for f in *.wav; do cmp -s "$f" "$OUT/$other/$f" || die "$other/$f differs"; done)
 done
 say "stemdeck wrote the same bytes with --no-sheet${STEMDECK_BEFORE:+ and before the change}"
+grep -q "trimmed every file" "$LOGS/stemdeck-trim24-1.out" "$LOGS/stemdeck-trim24-1.err" \
+    || die "the +12 dB session was not trimmed (see $LOGS/stemdeck-trim24-1.out)"
+if grep -q "trimmed every file" "$LOGS/stemdeck-24-no-trim-1.out" "$LOGS/stemdeck-24-no-trim-1.err"; then
+    die "the session as it is needed a trim: no untrimmed 24-bit reference"
+fi
+if [[ -n $STEMDECK_BEFORE ]]; then
+    (cd "$OUT/stemdeck-trim24" && for f in *.wav; do
+        cmp -s "$f" "$OUT/stemdeck-trim24-before/$f" || die "stemdeck-trim24-before/$f differs"
+    done)
+    say "the trimmed files are the same bytes before and after"
+fi
 # ... and the same audio: the difference between the two tools' files. The Bass stem
 # holds only 48 kHz files (no resampling): it must match to the last bits. The master
 # holds 44.1 kHz files too, resampled by rubato (FFT) vs swresample: not identical,
@@ -426,7 +474,9 @@ print()
 print(f"| tool | audio | wall s (median) | min-max | x realtime | peak RSS MiB (median) | CPU s (user+sys) | others' CPU |")
 print(f"|---|---|---|---|---|---|---|---|")
 tools = [(t, full) for t in ("stemdeck", "stemdeck-no-sheet", "ffmpeg", "ffmpeg-ebur128",
-                             "stemdeck-before", "stemdeck-decode-only", "ffmpeg-decode-only")
+                             "stemdeck-before", "stemdeck-decode-only", "stemdeck-decode-cores",
+                             "ffmpeg-decode-only", "stemdeck-float", "stemdeck-24-no-trim",
+                             "stemdeck-trim24", "stemdeck-trim24-before")
          if any(r["tool"] == t for r in rows)]
 for tool, secs in tools + [(f"stemdeck-{short}s", short)]:
     wall = med(tool, "wall_s")
@@ -457,6 +507,27 @@ print(f"decoding floor: stemdeck decodes the sources in {dec:.2f} s of CPU (one 
       f"take less than {floor:.2f} s on {ncpu} cores; ffmpeg's job takes {med('ffmpeg', 'wall_s'):.2f} s, "
       f"so the best possible ratio here is {med('ffmpeg', 'wall_s') / floor:.2f}x "
       f"(ffmpeg's own decoding of the same files: {med('ffmpeg-decode-only', 'wall_s'):.2f} s)")
+floor_wall = med("stemdeck-decode-cores", "wall_s")
+ff = med("ffmpeg", "wall_s")
+print()
+print(f"The floor and ffmpeg, side by side (wall, medians; goals: export <= 1.3x the floor, "
+      f"ffmpeg >= 5x the export):")
+print()
+print(f"| export | export s | decoding floor s ({ncpu} cores) | ffmpeg s | export / floor | ffmpeg / export |")
+print(f"|---|---|---|---|---|---|")
+for label, tool in (("float (wav32f --master)", "stemdeck-float"),
+                    ("24-bit, trimmed (wav24 --master --trim auto, +12 dB)", "stemdeck-trim24"),
+                    ("24-bit, no trim needed (same flags, 0 dB)", "stemdeck-24-no-trim"),
+                    ("24-bit, trimmed, before", "stemdeck-trim24-before")):
+    if any(r["tool"] == tool for r in rows):
+        w = med(tool, "wall_s")
+        print(f"| {label} | {w:.2f} | {floor_wall:.2f} | {ff:.2f} | {w / floor_wall:.2f}x | {ff / w:.2f}x |")
+def cpu(tool):
+    return med(tool, "user_s") + med(tool, "sys_s")
+tr, nt = med("stemdeck-trim24", "wall_s"), med("stemdeck-24-no-trim", "wall_s")
+print()
+print(f"the trim's cost: trimmed / untrimmed 24-bit export = {tr / nt:.2f}x wall, "
+      f"{cpu('stemdeck-trim24') / cpu('stemdeck-24-no-trim'):.2f}x CPU  (goal: <= 1.2x)")
 print(f"stemdeck peak RSS: {med('stemdeck', 'rss_kb') / 1024:.1f} MiB at {full} s, "
       f"{med(f'stemdeck-{short}s', 'rss_kb') / 1024:.1f} MiB at {short} s  (goal: <= 100 MB, flat)")
 others = [float(r["others_pct"]) for r in rows]

@@ -11,12 +11,18 @@
 //!    (identical) rubato converter, measure it (sample peak, true peak, EBU R128
 //!    loudness) and write it under a temporary name.
 //! 2. **Trim** (only when an integer file clipped in pass 1): with [`TrimMode::Auto`],
-//!    the temporary files are thrown away and everything is rendered again with ONE
+//!    the temporary files are thrown away and every file is written again with ONE
 //!    common gain that brings the highest sample peak of all files to −0.1 dBFS, so the
 //!    relative levels are kept and the stems still add up to the master. Without it,
 //!    the export stops ([`ExportError::WouldClip`]) and leaves nothing behind. Pass 1 is
-//!    the analysis pass: when nothing clips (the usual case) its files are the result,
-//!    so an export costs one pass, not two.
+//!    the analysis pass: when nothing clips (the usual case) its files are the result.
+//!    With `--trim auto` and an integer format, pass 1 also keeps every output's float
+//!    blocks (after rate conversion, before the gain) in a temporary spill file beside
+//!    the outputs ([`Spill`]); once a file clips it stops writing and measuring and only
+//!    spills, and the trim requantises the spills with the common gain: nothing is
+//!    decoded twice. The files and measurements are those a second render with the gain
+//!    gives, bit for bit (the gain is applied to the same floats, the meters and the
+//!    dither see the same samples in the same order; tests/trim_bytes.rs).
 //! 3. **Verify** (the null test): the written stem files and the master are decoded
 //!    again, summed and compared. Without a master file, the same comparison is made
 //!    during the render against the in-memory master.
@@ -24,6 +30,8 @@
 //! Then the song information sheet is written, and every file is renamed to its real
 //! name. On an error or a cancel, nothing is left behind.
 
+use std::fs::File;
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -39,7 +47,7 @@ use stemdeck_session::{ExportSettings, Session, TrimMode};
 use crate::ExportError;
 use crate::naming::{DEFAULT_TEMPLATE, file_stem, safe_file_name};
 use crate::true_peak::TruePeakMeter;
-use crate::writer::{PendingFile, SampleFormat, StemWriter};
+use crate::writer::{PendingFile, SampleFormat, StemWriter, temp_path_for};
 
 /// Frames per block: large enough that per-block overhead vanishes, small enough that
 /// 32 tracks stay within a few MB.
@@ -159,7 +167,7 @@ pub fn settings_for(
 pub enum Stage {
     /// Decoding, mixing, measuring and writing.
     Render,
-    /// Rendering again with the common trim (some file would have clipped).
+    /// Writing every file again with the common trim (some file would have clipped).
     Trim,
     /// Reading the written files back for the null test.
     Verify,
@@ -313,6 +321,7 @@ struct OutputSpec {
 
 /// Everything decided before any audio is touched.
 struct Layout {
+    out_dir: PathBuf,
     format: SampleFormat,
     session_rate: u32,
     out_rate: u32,
@@ -422,6 +431,7 @@ impl Layout {
             (None, None)
         };
         Ok(Self {
+            out_dir: opts.out_dir.clone(),
             format: opts.format,
             session_rate: session.sample_rate,
             out_rate,
@@ -547,7 +557,6 @@ pub fn export_delivery(
         source,
     })?;
     let job = Job {
-        session,
         layout: &layout,
         song_frames,
         frames,
@@ -730,7 +739,6 @@ pub fn format_db(level_db: f64) -> String {
 
 /// One export run over the decoded tracks.
 struct Job<'a> {
-    session: &'a Session,
     layout: &'a Layout,
     song_frames: u64,
     /// Frames in every file.
@@ -749,7 +757,7 @@ type RunResult = (
 impl Job<'_> {
     fn run(
         &self,
-        streams: &mut Vec<Option<TrackStream>>,
+        streams: &mut [Option<TrackStream>],
         trim: TrimMode,
     ) -> Result<RunResult, ExportError> {
         let layout = self.layout;
@@ -759,14 +767,16 @@ impl Job<'_> {
             total: self.frames * if verify { 2 } else { 1 },
         };
         let started = Instant::now();
-        let mut pass = self.render(streams, 1.0, Stage::Render, &mut counter)?;
+        // Only an integer file can clip, and only `--trim auto` goes on when one does.
+        let spill = trim == TrimMode::Auto && layout.format.is_integer();
+        let mut pass = self.render(streams, spill, &mut counter)?;
         stage_time("render", started);
 
         // The analysis: did any integer file clip, and how loud is the loudest file?
         let loudest = pass
             .chains
             .iter()
-            .filter(|c| c.writer.is_some())
+            .filter(|c| c.spec.is_some())
             .map(Chain::float_peak)
             .fold(0.0f32, f32::max);
         let loudest_db = db(f64::from(loudest));
@@ -779,8 +789,10 @@ impl Job<'_> {
             .collect();
         let mut gain_db = 0.0;
         let trim_message;
-        if let Some((worst, worst_peak, _)) = clipping.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
-            if trim == TrimMode::None {
+        if pass.would_clip || !clipping.is_empty() {
+            if let (TrimMode::None, Some((worst, worst_peak, _))) =
+                (trim, clipping.iter().max_by(|a, b| a.1.total_cmp(&b.1)))
+            {
                 return Err(ExportError::WouldClip {
                     first: worst.clone(),
                     files: clipping.len(),
@@ -789,16 +801,14 @@ impl Job<'_> {
                     trim_db: needed_db,
                 });
             }
-            // Everything again, from the start, with the common gain (pass 1's files,
-            // dropped here, are deleted).
+            // Every file again, from pass 1's spilled floats, with the common gain
+            // (pass 1's files, if any are left, are deleted).
             gain_db = needed_db;
-            drop(pass);
-            *streams = open_streams(self.session, &layout.plan, &layout.variant_plans)?;
             counter.total += self.frames;
             let gain = 10f64.powf(gain_db / 20.0) as f32;
             let started = Instant::now();
-            pass = self.render(streams, gain, Stage::Trim, &mut counter)?;
-            stage_time("render (trim)", started);
+            pass = self.requantise(pass, gain, &mut counter)?;
+            stage_time("trim (requantise)", started);
             trim_message = format!(
                 "trimmed every file by {gain_db:+.2} dB (one common gain): the loudest file peaked at {} dBFS \
                  and would have clipped; now the highest sample peak is {TRIM_TARGET_DBFS:.1} dBFS and the \
@@ -825,7 +835,10 @@ impl Job<'_> {
             message: trim_message,
         };
 
-        // Complete every file under its temporary name.
+        // Complete every file under its temporary name (the spills go: not needed now).
+        for chain in &mut pass.chains {
+            chain.spill = None;
+        }
         let memory_null = pass.memory_null;
         let mut reports = Vec::new();
         let mut pending = Vec::new();
@@ -871,39 +884,50 @@ impl Job<'_> {
     }
 
     /// One pass over the decoded tracks: every output rendered, measured and written.
+    /// With `spill`, every output's blocks are also kept in its [`Spill`], and once a
+    /// file has clipped (a trim is then certain) nothing more is measured or written:
+    /// only spilled, for [`Self::requantise`].
     fn render(
         &self,
         streams: &mut [Option<TrackStream>],
-        gain: f32,
-        stage: Stage,
+        spill: bool,
         counter: &mut Counter,
     ) -> Result<Pass, ExportError> {
         let layout = self.layout;
+        let stage = Stage::Render;
         let mut chains = Vec::new();
         for spec in &layout.outputs {
             let writer =
                 StemWriter::create(spec.path.clone(), layout.format, layout.out_rate, spec.seed)?;
+            let spill = spill
+                .then(|| Spill::create(temp_path_for(&spec.path.with_extension("f32"))))
+                .transpose()?;
             chains.push(Chain::new(
                 Some(spec.clone()),
                 spec.source,
                 layout,
                 self.frames,
-                gain,
                 Some(writer),
+                spill,
             )?);
         }
         // Without a master file, the master is still rendered (in memory) for the null test.
         let memory_master = !layout.has_master_file();
         if memory_master {
+            let spill = spill
+                .then(|| Spill::create(layout.out_dir.join(".stemdeck-master.f32.partial")))
+                .transpose()?;
             chains.push(Chain::new(
                 None,
                 Source::Master,
                 layout,
                 self.frames,
-                gain,
                 None,
+                spill,
             )?);
         }
+        // Set once a file has clipped in a spilling pass.
+        let mut would_clip = false;
 
         // Two sets of input blocks: while block k is mixed, converted, measured and
         // written from one, block k+1 is decoded into the other (see `decode_block`).
@@ -1019,7 +1043,14 @@ impl Job<'_> {
             decoded?;
             std::mem::swap(&mut inputs, &mut next_inputs);
             fed += n as u64;
-            if memory_master {
+            if spill && !would_clip && chains.iter().any(|c| c.clipped() > 0) {
+                // The trim will write every file again: from here on, spill only.
+                would_clip = true;
+                for c in &mut chains {
+                    c.stop_delivering();
+                }
+            }
+            if memory_master && !would_clip {
                 memory_null = memory_null.max(block_null(&chains));
             }
             let produced = chains.first().map_or(0, |c| c.produced);
@@ -1037,6 +1068,74 @@ impl Job<'_> {
         Ok(Pass {
             chains,
             memory_null,
+            would_clip,
+        })
+    }
+
+    /// The trim without decoding again: every output's spilled blocks, in the order they
+    /// were rendered, through the common `gain`, the meters and a new writer (same seed:
+    /// the same dither), and the in-memory null test, as a second render would do them.
+    fn requantise(
+        &self,
+        pass: Pass,
+        gain: f32,
+        counter: &mut Counter,
+    ) -> Result<Pass, ExportError> {
+        let layout = self.layout;
+        let mut chains = pass.chains;
+        for c in &mut chains {
+            c.stop_delivering();
+            if let Some(spec) = &c.spec {
+                c.writer = Some(StemWriter::create(
+                    spec.path.clone(),
+                    layout.format,
+                    layout.out_rate,
+                    spec.seed,
+                )?);
+                c.meter = Some(loudness_meter(&c.spec_path, layout.out_rate)?);
+                c.true_peak = Some(TruePeakMeter::new(layout.out_rate));
+            }
+            c.gain = gain;
+            c.produced = 0;
+            c.conv = None;
+            match &mut c.spill {
+                Some(spill) => spill.rewind()?,
+                None => {
+                    return Err(ExportError::BadOption(
+                        "internal error: a trim without the first pass's audio".into(),
+                    ));
+                }
+            }
+        }
+        let blocks = chains
+            .first()
+            .and_then(|c| c.spill.as_ref())
+            .map_or(0, |s| s.blocks.len());
+        let memory_master = !layout.has_master_file();
+        let mut memory_null = 0.0f64;
+        for k in 0..blocks {
+            if self.cancel.load(Ordering::Relaxed) {
+                return Err(ExportError::Cancelled);
+            }
+            chains.par_iter_mut().try_for_each(|c| c.replay(k))?;
+            if memory_master {
+                memory_null = memory_null.max(block_null(&chains));
+            }
+            let n = chains.first().map_or(0, |c| c.out[0].len());
+            counter.done += n as u64;
+            (self.progress)(Progress {
+                done_frames: counter.done,
+                total_frames: counter.total,
+                stage: Stage::Trim,
+            });
+        }
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(ExportError::Cancelled);
+        }
+        Ok(Pass {
+            chains,
+            memory_null,
+            would_clip: false,
         })
     }
 
@@ -1294,6 +1393,108 @@ fn null_verdict(source: NullSource, residual: f64, format: SampleFormat, stems: 
 struct Pass {
     chains: Vec<Chain>,
     memory_null: f64,
+    /// A file clipped and the pass stopped writing (spilling on for the trim).
+    would_clip: bool,
+}
+
+/// One output's blocks as rendered in pass 1 (after rate conversion, before the gain),
+/// raw f32 in native byte order (written and read as they are in memory, no copy),
+/// left then right, in a temporary file beside the
+/// outputs: the trim reads them back instead of decoding again. Memory stays one block;
+/// the file is deleted when this is dropped (done, error, cancel or panic).
+struct Spill {
+    path: PathBuf,
+    file: File,
+    /// Frames of every block written, in order.
+    blocks: Vec<usize>,
+    /// Highest absolute value spilled (what the writer's peak would be at gain 1).
+    peak: f32,
+}
+
+impl Spill {
+    fn create(path: PathBuf) -> Result<Self, ExportError> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|source| ExportError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(Self {
+            path,
+            file,
+            blocks: Vec::new(),
+            peak: 0.0,
+        })
+    }
+
+    fn io(&self) -> impl FnOnce(std::io::Error) -> ExportError + use<> {
+        let path = self.path.clone();
+        move |source| ExportError::Io { path, source }
+    }
+
+    fn write(&mut self, left: &[f32], right: &[f32]) -> Result<(), ExportError> {
+        let n = left.len().min(right.len());
+        let (left, right) = (
+            left.get(..n).unwrap_or_default(),
+            right.get(..n).unwrap_or_default(),
+        );
+        // The same maximum the writer keeps (f32::max skips NaN).
+        self.peak = left
+            .iter()
+            .chain(right)
+            .fold(self.peak, |p, x| p.max(x.abs()));
+        for ch in [left, right] {
+            self.file
+                .write_all(bytemuck::cast_slice(ch))
+                .map_err(self.io())?;
+        }
+        self.blocks.push(n);
+        Ok(())
+    }
+
+    fn rewind(&mut self) -> Result<(), ExportError> {
+        self.file.seek(SeekFrom::Start(0)).map_err(self.io())?;
+        Ok(())
+    }
+
+    /// The next block (`n` frames) into `left` and `right`.
+    fn read(
+        &mut self,
+        n: usize,
+        left: &mut Vec<f32>,
+        right: &mut Vec<f32>,
+    ) -> Result<(), ExportError> {
+        for out in [left, right] {
+            out.clear();
+            out.resize(n, 0.0);
+            self.file
+                .read_exact(bytemuck::cast_slice_mut(out.as_mut_slice()))
+                .map_err(self.io())?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        std::fs::remove_file(&self.path).ok();
+    }
+}
+
+/// EBU R128 integrated loudness and the sample peak (the true peak is measured by
+/// `TruePeakMeter`: the same values, faster).
+fn loudness_meter(path: &Path, rate: u32) -> Result<ebur128::EbuR128, ExportError> {
+    let mode = ebur128::Mode::I | ebur128::Mode::SAMPLE_PEAK;
+    ebur128::EbuR128::new(2, rate, mode).map_err(|e| {
+        ExportError::BadOption(format!(
+            "{}: cannot measure loudness at {rate} Hz: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// A rate converter being fed.
@@ -1311,6 +1512,8 @@ struct Chain {
     source: Source,
     conv: Option<Converter>,
     gain: f32,
+    /// Pass 1's blocks, kept for the trim (`--trim auto`, integer formats).
+    spill: Option<Spill>,
     writer: Option<StemWriter>,
     meter: Option<ebur128::EbuR128>,
     true_peak: Option<TruePeakMeter>,
@@ -1326,8 +1529,8 @@ impl Chain {
         source: Source,
         layout: &Layout,
         target: u64,
-        gain: f32,
         writer: Option<StemWriter>,
+        spill: Option<Spill>,
     ) -> Result<Self, ExportError> {
         let spec_path = spec.as_ref().map(|s| s.path.clone()).unwrap_or_default();
         let conv = if layout.out_rate == layout.session_rate {
@@ -1336,28 +1539,18 @@ impl Chain {
             let rc = RateConverter::new(&spec_path, layout.session_rate, layout.out_rate, 2)?;
             Some(Converter { rc, fill: 0 })
         };
-        let meter = if spec.is_some() {
-            // The true peak is measured by `TruePeakMeter` (the same values, faster).
-            let mode = ebur128::Mode::I | ebur128::Mode::SAMPLE_PEAK;
-            Some(
-                ebur128::EbuR128::new(2, layout.out_rate, mode).map_err(|e| {
-                    ExportError::BadOption(format!(
-                        "{}: cannot measure loudness at {} Hz: {e}",
-                        spec_path.display(),
-                        layout.out_rate
-                    ))
-                })?,
-            )
-        } else {
-            None
-        };
+        let meter = spec
+            .is_some()
+            .then(|| loudness_meter(&spec_path, layout.out_rate))
+            .transpose()?;
         let true_peak = meter.as_ref().map(|_| TruePeakMeter::new(layout.out_rate));
         Ok(Self {
             spec,
             spec_path,
             source,
             conv,
-            gain,
+            gain: 1.0,
+            spill,
             writer,
             meter,
             true_peak,
@@ -1380,7 +1573,34 @@ impl Chain {
 
     /// The highest absolute value sent to the file (before conversion to integers).
     fn float_peak(&self) -> f32 {
-        self.writer.as_ref().map_or(0.0, StemWriter::peak)
+        match (&self.spill, &self.writer) {
+            (Some(spill), _) => spill.peak,
+            (None, Some(w)) => w.peak(),
+            (None, None) => 0.0,
+        }
+    }
+
+    /// Only spill from now on: the file (deleted), its meters and its writing go.
+    fn stop_delivering(&mut self) {
+        self.writer = None;
+        self.meter = None;
+        self.true_peak = None;
+    }
+
+    /// Block `k` of the spill through the gain, the meters and the writer.
+    fn replay(&mut self, k: usize) -> Result<(), ExportError> {
+        let [out_l, out_r] = &mut self.out;
+        match &mut self.spill {
+            Some(spill) => {
+                let n = spill.blocks.get(k).copied().unwrap_or(0);
+                spill.read(n, out_l, out_r)?;
+            }
+            None => {
+                out_l.clear();
+                out_r.clear();
+            }
+        }
+        self.deliver(false)
     }
 
     /// Sample peak as stored, clipped samples, true peak (linear), loudness (LUFS).
@@ -1453,13 +1673,23 @@ impl Chain {
                 }
             }
         }
+        self.deliver(true)
+    }
+
+    /// This block's output (in `self.out`, at the output rate) through the spill (when
+    /// `spill` and there is one), the gain, the meters and the writer.
+    fn deliver(&mut self, spill: bool) -> Result<(), ExportError> {
+        let [out_l, out_r] = &mut self.out;
+        if out_l.is_empty() {
+            return Ok(());
+        }
+        if let (true, Some(s)) = (spill, &mut self.spill) {
+            s.write(out_l, out_r)?;
+        }
         if self.gain != 1.0 {
             for x in out_l.iter_mut().chain(out_r.iter_mut()) {
                 *x *= self.gain;
             }
-        }
-        if out_l.is_empty() {
-            return Ok(());
         }
         if let Some(meter) = &mut self.meter {
             meter
