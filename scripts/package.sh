@@ -2,7 +2,7 @@
 # The Debian package (cargo-deb; metadata in crates/app/Cargo.toml [package.metadata.deb],
 # files in assets/linux/):
 #   bash scripts/package.sh          # release build -> target/debian/stemdeck_<version>-1_<arch>.deb
-#   bash scripts/package.sh --debug  # from the debug binary already built (the test suite)
+#   bash scripts/package.sh --debug  # from the debug build (the test suite) -> target/debian/debug/
 # Installs what is missing (apt: build and packaging tools; cargo-deb with cargo install).
 # Progress goes to stderr; the last line on stdout is the .deb's path.
 set -euo pipefail
@@ -25,7 +25,7 @@ if [[ "${1:-}" == "--debug" ]]; then
   # to the profile's folder; the build is a no-op when it is up to date), compressed
   # fast: this package is installed and removed at once.
   cargo build --locked -p stemdeck --bin stemdeck >&2
-  args+=(--profile dev --fast)
+  args+=(--profile dev --fast --output target/debian/debug/)
 else
   cargo build --release --locked -p stemdeck >&2
 fi

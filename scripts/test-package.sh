@@ -30,13 +30,19 @@ STEMDECK_EXTRA_APT_PACKAGES="desktop-file-utils appstream shared-mime-info $depe
 
 desktop-file-validate "assets/linux/$id.desktop"
 appstreamcli validate --no-net "assets/linux/$id.metainfo.xml" >&2
-# The MIME type: compile it into a scratch database (update-mime-database refuses bad XML).
+# The MIME type: compiled into a scratch database. update-mime-database exits 0 even on
+# bad XML, so anything it says counts as a failure (the scratch folder is put in
+# XDG_DATA_DIRS so that it has no reason to say more).
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$scratch/mime/packages"
 cp "assets/linux/$id.mime.xml" "$scratch/mime/packages/$id.xml"
-update-mime-database "$scratch/mime"
-grep -q '\*\.stemdeck$' "$scratch/mime/globs" || { echo "test-package: *.stemdeck not in the MIME globs" >&2; exit 1; }
+said=$(XDG_DATA_DIRS="$scratch" update-mime-database "$scratch/mime" 2>&1 >/dev/null)
+if [ -n "$said" ] || ! grep -q '^application/x-stemdeck-session:\*\.stemdeck$' "$scratch/mime/globs" ||
+  ! grep -q 'stemdeck-session' "$scratch/mime/magic"; then
+  echo "test-package: assets/linux/$id.mime.xml: not a valid MIME type for *.stemdeck: $said" >&2
+  exit 1
+fi
 
 deb=$(bash scripts/package.sh --debug | tail -n 1)
 echo "test-package: built $deb ($(du -h "$deb" | cut -f1))" >&2
@@ -47,7 +53,7 @@ for f in usr/bin/stemdeck "usr/share/applications/$id.desktop" "usr/share/metain
   grep -q " \./$f\$" <<<"$contents" || { echo "test-package: $f missing from $deb" >&2; exit 1; }
 done
 
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$(realpath "$deb")" >&2
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$(realpath "$deb")" >/dev/null
 # Run the installed binary as a user would: from elsewhere, on a copy of the demo.
 cp -r "$root/assets/demo" "$scratch/demo"
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
@@ -70,7 +76,7 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 grep -q "application/x-stemdeck-session=.*$id.desktop" /usr/share/applications/mimeinfo.cache ||
   { echo "test-package: $id.desktop is not registered for application/x-stemdeck-session" >&2; exit 1; }
 
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get purge -y -qq stemdeck >&2
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get purge -y -qq stemdeck >/dev/null
 if dpkg-query -W -f='${Status}' stemdeck 2>/dev/null | grep -q "install ok installed" || [ -e /usr/bin/stemdeck ] ||
   [ -e "/usr/share/applications/$id.desktop" ] || [ -e /usr/share/mime/application/x-stemdeck-session.xml ]; then
   echo "test-package: stemdeck is still installed after apt-get purge" >&2
