@@ -25,7 +25,7 @@ id=org.example.stemdeck
 # The validators, the databases the package's triggers update, and the package's runtime
 # dependencies (installed beforehand so that installing the .deb needs no download).
 depends=$(sed -n 's/^depends = "\$auto, \(.*\)"$/\1/p' crates/app/Cargo.toml | tr -d ,)
-STEMDECK_EXTRA_APT_PACKAGES="desktop-file-utils appstream shared-mime-info $depends" \
+STEMDECK_EXTRA_APT_PACKAGES="desktop-file-utils appstream shared-mime-info libglib2.0-bin $depends" \
   source scripts/setup.sh
 
 desktop-file-validate "assets/linux/$id.desktop"
@@ -70,11 +70,16 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
   fi
   echo "test-package: /usr/bin/stemdeck --version: $got; info: $(wc -l <<<"$info") lines" >&2
 )
-# What the triggers of shared-mime-info and desktop-file-utils registered.
-[ -f /usr/share/mime/application/x-stemdeck-session.xml ] ||
-  { echo "test-package: the MIME database has no application/x-stemdeck-session" >&2; exit 1; }
-grep -q "application/x-stemdeck-session=.*$id.desktop" /usr/share/applications/mimeinfo.cache ||
-  { echo "test-package: $id.desktop is not registered for application/x-stemdeck-session" >&2; exit 1; }
+# What the triggers of shared-mime-info and desktop-file-utils registered, as a file
+# manager sees it (GIO): a .stemdeck file is a Stemdeck session, opened by Stemdeck.
+cp "$scratch/demo/demo.stemdeck.json" "$scratch/Song.stemdeck"
+type=$(gio info -a standard::content-type "$scratch/Song.stemdeck" | sed -n 's/.*content-type: //p')
+handler=$(gio mime application/x-stemdeck-session | sed -n 's/^Default application.*: //p')
+if [ "$type" != application/x-stemdeck-session ] || [ "$handler" != "$id.desktop" ]; then
+  echo "test-package: Song.stemdeck is \"$type\", opened by \"$handler\"" >&2
+  exit 1
+fi
+echo "test-package: a .stemdeck file is $type, opened by $handler" >&2
 
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get purge -y -qq stemdeck >/dev/null
 if dpkg-query -W -f='${Status}' stemdeck 2>/dev/null | grep -q "install ok installed" || [ -e /usr/bin/stemdeck ] ||
