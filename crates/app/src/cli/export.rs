@@ -416,6 +416,7 @@ enum Outcome {
         files: usize,
         seconds: f64,
         dir: PathBuf,
+        /// The null test's residual, e.g. "-132.5 dBFS".
         null_test: Option<String>,
     },
     /// Exported, but the stems do not add up to the master.
@@ -535,7 +536,9 @@ fn run_batch(args: &ExportArgs) -> anyhow::Result<()> {
                                 files: report.files.len(),
                                 seconds: report.elapsed.as_secs_f64(),
                                 dir: report.dir.clone(),
-                                null_test: null.as_ref().map(|n| n.message.clone()),
+                                null_test: null.as_ref().map(|n| {
+                                    format_level(level_db(n.residual_peak), "dBFS", "bit-exact")
+                                }),
                             },
                         }
                     }
@@ -584,14 +587,16 @@ fn print_summary(outcomes: &[(String, Outcome)], took: f64) {
                 dir,
                 null_test,
             } => {
-                let null = null_test.as_deref().unwrap_or("not run");
+                let null = null_test
+                    .as_ref()
+                    .map_or("not run".to_owned(), |n| format!("passed ({n})"));
                 println!(
                     "  ok      {name:<width$}  {files:>2} files  {seconds:>6.2} s  null test {null}  -> {}",
                     dir.display()
                 );
             }
             Outcome::NullTestFailed { dir, message } => println!(
-                "  FAILED  {name:<width$}  null test {message} ({})",
+                "  FAILED  {name:<width$}  null test failed: {message} ({})",
                 dir.display()
             ),
             Outcome::Failed(message) => println!("  FAILED  {name:<width$}  {message}"),
