@@ -29,6 +29,16 @@ else
 fi
 disk "tested"
 
+# The Debian package: validated, built from the debug binary above (no second build),
+# installed with apt, run from /usr/bin, removed (scripts/test-package.sh; skipped with a
+# message without root or sudo). SKIP_PACKAGE=1 leaves it out.
+if [[ "${SKIP_PACKAGE:-0}" != 1 ]]; then
+  started=$SECONDS
+  bash scripts/test-package.sh
+  echo "test: package: $((SECONDS - started)) s" >&2
+  disk "packaged"
+fi
+
 # Lints: no unwrap/expect in library and binary code (workspace lints), no warnings.
 cargo clippy --workspace --lib --bins --locked -- -D warnings
 disk "linted"

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use stemdeck_ui::{AppOptions, Startup, StemdeckApp};
 
+/// The window's Wayland app id and X11 class: the desktop entry's name
+/// (assets/linux/org.example.stemdeck.desktop), so docks show its icon and name.
+const APP_ID: &str = "org.example.stemdeck";
+
 mod demo {
     include!(concat!(env!("OUT_DIR"), "/demo_files.rs"));
 }
@@ -52,7 +56,7 @@ pub fn run(paths: Vec<PathBuf>) -> anyhow::Result<()> {
         renderer: eframe::Renderer::Glow,
         viewport: egui::ViewportBuilder::default()
             .with_title("Stemdeck")
-            .with_app_id("stemdeck")
+            .with_app_id(APP_ID)
             .with_inner_size(icon_size)
             .with_min_inner_size([800.0, 500.0])
             .with_drag_and_drop(true),

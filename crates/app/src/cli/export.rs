@@ -1,6 +1,8 @@
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
@@ -8,24 +10,27 @@ use indicatif::{ProgressBar, ProgressStyle};
 use stemdeck_export::naming::stems_folder_name;
 use stemdeck_export::sheet::{format_level, level_db};
 use stemdeck_export::{
-    DeliveryOptions, ExportOptions, Progress, SAMPLE_RATES, SampleFormat, TrimMode,
-    export_delivery, planned_files, settings_for,
+    DeliveryOptions, ExportOptions, ExportReport, PlannedFile, Progress, SAMPLE_RATES,
+    SampleFormat, TrimMode, export_delivery, planned_files, settings_for,
 };
-use stemdeck_session::{ExportSettings, UNASSIGNED_NOTE};
+use stemdeck_session::{ExportSettings, Session, UNASSIGNED_NOTE};
 
 use super::format_time;
-use crate::input::load;
+use crate::input::{Loaded, load};
 
 /// Every option defaults to the export settings saved in the session (see
 /// docs/session-format.md); a flag overrides them for this run (and with
 /// --save-settings, in the session too).
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// A session file or a folder of audio files.
-    #[arg(value_name = "SESSION.json|FOLDER")]
-    input: PathBuf,
+    /// Session files or folders of audio files. Several are exported one after another
+    /// (an album), each song's files in its own folder; a song that fails does not stop
+    /// the others.
+    #[arg(required = true, value_name = "SESSION|FOLDER")]
+    inputs: Vec<PathBuf>,
     /// The folder to write the files into [default: the session's, else "<title> - Stems"
-    /// beside the session].
+    /// beside the session]. With several inputs, each song's "<title> - Stems" folder
+    /// inside it.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Sample format of the files [default: the session's, else wav24].
@@ -124,11 +129,16 @@ fn parse_rate(s: &str) -> Result<RateArg, String> {
     }
 }
 
-/// The session's saved settings with this run's flags on top.
-fn effective_settings(saved: &ExportSettings, args: &ExportArgs) -> ExportSettings {
+/// The session's saved settings with this run's flags on top; `out` is the folder this
+/// song's files go into when the command line says so.
+fn effective_settings(
+    saved: &ExportSettings,
+    args: &ExportArgs,
+    out: Option<&Path>,
+) -> ExportSettings {
     let mut s = saved.clone();
-    if let Some(out) = &args.out {
-        s.out_dir = Some(std::path::absolute(out).unwrap_or_else(|_| out.clone()));
+    if let Some(out) = out {
+        s.out_dir = Some(std::path::absolute(out).unwrap_or_else(|_| out.to_owned()));
     }
     if let Some(f) = args.format {
         s.format = SampleFormat::from(f).id().to_owned();
@@ -176,8 +186,43 @@ fn file_name(p: &std::path::Path) -> String {
         .unwrap_or_default()
 }
 
-pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
-    let loaded = load(&args.input)?;
+/// One song, loaded and checked, ready to export.
+struct Song {
+    session: Session,
+    opts: ExportOptions,
+    delivery: DeliveryOptions,
+    planned: Vec<PlannedFile>,
+}
+
+/// The song's title, else the input's file name: how a batch names the song.
+fn song_name(session: &Session, input: &Path) -> String {
+    let title = session.song.title.trim();
+    if title.is_empty() {
+        file_name(input)
+    } else {
+        title.to_owned()
+    }
+}
+
+/// Where --out puts a song's files.
+#[derive(Clone, Copy)]
+enum Out<'a> {
+    /// No --out: the session's saved folder, else "<title> - Stems" beside it.
+    Saved,
+    /// One song: exactly this folder.
+    Exactly(&'a Path),
+    /// Several songs: each song's "<title> - Stems" folder inside this one.
+    SongFolderIn(&'a Path),
+}
+
+/// Work out what the export of `input` (`loaded`) writes; saves the settings with
+/// --save-settings.
+fn prepare(args: &ExportArgs, input: &Path, loaded: &Loaded, out: Out<'_>) -> anyhow::Result<Song> {
+    let out = match out {
+        Out::Saved => None,
+        Out::Exactly(dir) => Some(dir.to_owned()),
+        Out::SongFolderIn(dir) => Some(dir.join(stems_folder_name(&loaded.session.song))),
+    };
     let mut session = loaded.session.clone();
     // A track of a stem that cannot be read would make the stems wrong: stop, naming the
     // session file, the track and the problem. A folder's unreadable files are not tracks
@@ -187,12 +232,12 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
             "{first} (the stems would miss it: relink the file or take the track out of its stem)"
         );
     }
-    super::print_problems(&loaded);
+    super::print_problems(loaded);
     let where_from = loaded
         .session_file
         .clone()
-        .unwrap_or_else(|| args.input.clone());
-    let settings = effective_settings(&session.export, args);
+        .unwrap_or_else(|| input.to_owned());
+    let settings = effective_settings(&session.export, args, out.as_deref());
     if let Err(message) = settings.check() {
         anyhow::bail!("{}: {message}", where_from.display());
     }
@@ -202,53 +247,100 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     opts.force = args.force;
     let delivery = DeliveryOptions::from_settings(&settings);
     let planned = planned_files(&session, &opts, &delivery)
-        .with_context(|| format!("export of {} failed", args.input.display()))?;
+        .with_context(|| format!("export of {} failed", input.display()))?;
 
     if args.save_settings {
         let Some(file) = &loaded.session_file else {
             anyhow::bail!(
                 "{}: --save-settings needs a session file (this is a folder; save one with `stemdeck group -o`)",
-                args.input.display()
+                input.display()
             );
         };
         session.export = settings_for(&opts, &delivery, settings.out_dir.clone());
         session.save(file)?;
         println!("Saved the export settings in {}", file.display());
     }
-    if args.dry_run {
-        println!("Would write to {}:", opts.out_dir.display());
-        for f in &planned {
-            let exists = if f.path.exists() { "  (exists)" } else { "" };
-            println!("  {}{exists}", file_name(&f.path));
-        }
-        return Ok(());
+    Ok(Song {
+        session,
+        opts,
+        delivery,
+        planned,
+    })
+}
+
+fn print_dry_run(song: &Song) {
+    println!("Would write to {}:", song.opts.out_dir.display());
+    for f in &song.planned {
+        let exists = if f.path.exists() { "  (exists)" } else { "" };
+        println!("  {}{exists}", file_name(&f.path));
     }
-    for name in session.unassigned_tracks().map(|t| &t.name) {
+}
+
+fn print_unassigned(song: &Song) {
+    for name in song.session.unassigned_tracks().map(|t| &t.name) {
         eprintln!("stemdeck: note: \"{name}\" is {UNASSIGNED_NOTE}");
     }
+}
 
+/// Ctrl-C stops at the next block and removes the partial files.
+fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
     let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let cancel = Arc::clone(&cancel);
-        // Ctrl-C stops at the next block and removes the partial files.
-        ctrlc::set_handler(move || cancel.store(true, Ordering::Relaxed)).ok();
+    let flag = Arc::clone(&cancel);
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)).ok();
+    cancel
+}
+
+fn progress_bar(template: &str) -> ProgressBar {
+    ProgressBar::new(0).with_style(
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    )
+}
+
+pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
+    match args.inputs.as_slice() {
+        [input] => run_one(args, input),
+        _ => run_batch(args),
     }
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template(
-            "{spinner} {msg:9} [{bar:40}] {percent:>3}%  {elapsed} (ETA {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
+}
+
+fn run_one(args: &ExportArgs, input: &Path) -> anyhow::Result<()> {
+    let out = args.out.as_deref().map_or(Out::Saved, Out::Exactly);
+    let song = prepare(args, input, &load(input)?, out)?;
+    if args.dry_run {
+        print_dry_run(&song);
+        return Ok(());
+    }
+    print_unassigned(&song);
+
+    let cancel = cancel_on_ctrl_c();
+    let bar = progress_bar("{spinner} {msg:9} [{bar:40}] {percent:>3}%  {elapsed} (ETA {eta})");
     let on_progress = |p: Progress| {
         bar.set_message(p.stage.describe());
         bar.set_length(p.total_frames);
         bar.set_position(p.done_frames);
     };
-    let result = export_delivery(&session, &opts, &delivery, &on_progress, &cancel);
+    let result = export_delivery(
+        &song.session,
+        &song.opts,
+        &song.delivery,
+        &on_progress,
+        &cancel,
+    );
     bar.finish_and_clear();
-    let report = result.with_context(|| format!("export of {} failed", args.input.display()))?;
+    let report = result.with_context(|| format!("export of {} failed", input.display()))?;
+    print_report(&report);
+    if let Some(null) = &report.null_test
+        && !null.passed
+    {
+        anyhow::bail!("{}: {}", report.dir.display(), null.message);
+    }
+    Ok(())
+}
 
+/// The files written, with their levels, the trim, the null test and the time taken.
+fn print_report(report: &ExportReport) {
     let secs = report.seconds();
     let took = report.elapsed.as_secs_f64();
     let rate = if report.sample_rate == report.session_rate {
@@ -316,10 +408,209 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         took,
         if took > 0.0 { secs / took } else { 0.0 }
     );
-    if let Some(null) = &report.null_test
-        && !null.passed
-    {
-        anyhow::bail!("{}: {}", report.dir.display(), null.message);
+}
+
+/// How one song of a batch ended.
+enum Outcome {
+    Exported {
+        files: usize,
+        seconds: f64,
+        dir: PathBuf,
+        /// The null test's residual, e.g. "-132.5 dBFS".
+        null_test: Option<String>,
+    },
+    /// Exported, but the stems do not add up to the master.
+    NullTestFailed {
+        dir: PathBuf,
+        message: String,
+    },
+    Failed(String),
+}
+
+/// Several songs (an album), one after another: all are loaded and checked first, so
+/// a song that cannot be read is named before the first export, and two songs that
+/// would write the same file are caught; then one progress bar over every song,
+/// each song's report as it finishes, and one summary at the end. A song that fails
+/// does not stop the others; the exit code says that one failed.
+fn run_batch(args: &ExportArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let total = args.inputs.len();
+    let mut songs: Vec<(String, Result<Song, String>)> = Vec::with_capacity(total);
+    // Which song writes each file, to catch two songs writing the same one (the same
+    // input twice, or two songs with the same title into one --out).
+    let mut writers: HashMap<PathBuf, String> = HashMap::new();
+    let out = args.out.as_deref().map_or(Out::Saved, Out::SongFolderIn);
+    for input in &args.inputs {
+        let prepared = match load(input) {
+            Ok(loaded) => {
+                let name = song_name(&loaded.session, input);
+                (name, prepare(args, input, &loaded, out))
+            }
+            // Not even its title: the path names it.
+            Err(e) => (input.display().to_string(), Err(e)),
+        };
+        let entry = match prepared {
+            (name, Ok(song)) => {
+                let key = |f: &PlannedFile| {
+                    std::path::absolute(&f.path).unwrap_or_else(|_| f.path.clone())
+                };
+                let clash = song
+                    .planned
+                    .iter()
+                    .find_map(|f| writers.get(&key(f)).map(|other| (f, other)));
+                if let Some((file, other)) = clash {
+                    let message = format!(
+                        "{}: would write {} as \"{other}\" does (give the songs different titles, or export them separately)",
+                        input.display(),
+                        file.path.display()
+                    );
+                    (name, Err(message))
+                } else {
+                    for f in &song.planned {
+                        writers.insert(key(f), name.clone());
+                    }
+                    (name, Ok(song))
+                }
+            }
+            (name, Err(e)) => (name, Err(crate::one_line(&e))),
+        };
+        if let Err(message) = &entry.1 {
+            eprintln!("stemdeck: error: {message}");
+        }
+        songs.push(entry);
     }
-    Ok(())
+
+    if args.dry_run {
+        let mut failed = Vec::new();
+        for (i, (name, song)) in songs.iter().enumerate() {
+            println!("Song {}/{total}: {name}", i + 1);
+            match song {
+                Ok(song) => print_dry_run(song),
+                Err(message) => {
+                    println!("  cannot be exported: {message}");
+                    failed.push(name.clone());
+                }
+            }
+        }
+        return batch_result(&failed, total);
+    }
+
+    let cancel = cancel_on_ctrl_c();
+    // One bar over the whole batch: each song is an equal share, filled as its passes go.
+    const SHARE: u64 = 1_000_000;
+    let bar = progress_bar("{spinner} {msg:22} [{bar:40}] {percent:>3}%  {elapsed} (ETA {eta})");
+    bar.set_length(SHARE * total as u64);
+    let mut outcomes: Vec<(String, Outcome)> = Vec::with_capacity(total);
+    for (i, ((name, song), input)) in songs.into_iter().zip(&args.inputs).enumerate() {
+        let base = SHARE * i as u64;
+        bar.set_position(base);
+        let outcome = match song {
+            Err(message) => Outcome::Failed(message),
+            Ok(_) if cancel.load(Ordering::Relaxed) => Outcome::Failed("cancelled (Ctrl-C)".into()),
+            Ok(song) => {
+                bar.suspend(|| {
+                    println!("Song {}/{total}: {name} ({})", i + 1, input.display());
+                    print_unassigned(&song);
+                });
+                let on_progress = |p: Progress| {
+                    bar.set_message(format!("{}/{total} {}", i + 1, p.stage.describe()));
+                    let done = SHARE * p.done_frames.min(p.total_frames) / p.total_frames.max(1);
+                    bar.set_position(base + done);
+                };
+                let result = export_delivery(
+                    &song.session,
+                    &song.opts,
+                    &song.delivery,
+                    &on_progress,
+                    &cancel,
+                );
+                match result {
+                    Ok(report) => {
+                        bar.suspend(|| print_report(&report));
+                        match &report.null_test {
+                            Some(null) if !null.passed => Outcome::NullTestFailed {
+                                dir: report.dir.clone(),
+                                message: null.message.clone(),
+                            },
+                            null => Outcome::Exported {
+                                files: report.files.len(),
+                                seconds: report.elapsed.as_secs_f64(),
+                                dir: report.dir.clone(),
+                                null_test: null.as_ref().map(|n| {
+                                    format_level(level_db(n.residual_peak), "dBFS", "bit-exact")
+                                }),
+                            },
+                        }
+                    }
+                    Err(e) => {
+                        let e = anyhow::Error::new(e)
+                            .context(format!("export of {} failed", input.display()));
+                        let message = crate::one_line(&e);
+                        bar.suspend(|| eprintln!("stemdeck: error: {message}"));
+                        Outcome::Failed(message)
+                    }
+                }
+            }
+        };
+        outcomes.push((name, outcome));
+    }
+    bar.finish_and_clear();
+    print_summary(&outcomes, started.elapsed().as_secs_f64());
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|(_, o)| !matches!(o, Outcome::Exported { .. }))
+        .map(|(name, _)| name.clone())
+        .collect();
+    batch_result(&failed, total)
+}
+
+fn print_summary(outcomes: &[(String, Outcome)], took: f64) {
+    let exported = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Exported { .. }))
+        .count();
+    println!();
+    println!(
+        "Summary: {exported} of {} songs exported in {took:.2} s",
+        outcomes.len()
+    );
+    let width = outcomes
+        .iter()
+        .map(|(name, _)| name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, outcome) in outcomes {
+        match outcome {
+            Outcome::Exported {
+                files,
+                seconds,
+                dir,
+                null_test,
+            } => {
+                let null = null_test
+                    .as_ref()
+                    .map_or("not run".to_owned(), |n| format!("passed ({n})"));
+                println!(
+                    "  ok      {name:<width$}  {files:>2} files  {seconds:>6.2} s  null test {null}  -> {}",
+                    dir.display()
+                );
+            }
+            Outcome::NullTestFailed { dir, message } => println!(
+                "  FAILED  {name:<width$}  null test failed: {message} ({})",
+                dir.display()
+            ),
+            Outcome::Failed(message) => println!("  FAILED  {name:<width$}  {message}"),
+        }
+    }
+}
+
+fn batch_result(failed: &[String], total: usize) -> anyhow::Result<()> {
+    if failed.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{} of {total} songs failed: {}",
+        failed.len(),
+        failed.join(", ")
+    )
 }
