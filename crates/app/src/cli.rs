@@ -1,6 +1,7 @@
 //! Command-line interface (clap). Each command prints for people on stdout, progress on
 //! stderr, and fails with one line naming the file and the problem.
 
+mod check;
 mod export;
 mod group;
 mod info;
@@ -47,6 +48,9 @@ pub enum Command {
     Play(play::PlayArgs),
     /// List the audio output devices.
     Devices,
+    /// Check a stem package you received (formats, alignment, null test, clipping,
+    /// silence, polarity, names, song information sheet); --fix OUT writes a repaired copy.
+    Check(check::CheckArgs),
     /// Show the tracks (format, rate, channels, length) and the stems.
     Info {
         #[arg(value_name = "SESSION.json|FOLDER")]
@@ -71,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Group { inputs, output } => group::run(&inputs, output.as_deref()),
         Command::Export(args) => export::run(&args),
+        Command::Check(args) => check::run(&args),
         Command::Info { input } => info::run(&input),
         Command::Play(args) => play::run(&args),
         Command::Devices => play::devices(),

@@ -86,6 +86,8 @@ pub struct StemdeckApp {
     pub show_song: bool,
     pub(crate) export: ExportState,
     pub(crate) recovery: RecoveryState,
+    /// The stem-package check (offer, report, repair).
+    pub(crate) check: crate::check_ui::CheckState,
     /// Where a ruler drag started (frames).
     pub(crate) loop_drag_from: Option<u64>,
     /// Loop region and whether looping is on (kept here so it survives engine rebuilds).
@@ -115,6 +117,7 @@ impl StemdeckApp {
             show_song: true,
             export: ExportState::default(),
             recovery: RecoveryState::new(),
+            check: Default::default(),
             loop_drag_from: None,
             loop_region: (0, 0),
             looping: false,
@@ -178,6 +181,7 @@ impl StemdeckApp {
                     opened.infos,
                 );
                 self.set_document(doc);
+                self.offer_check(paths);
                 self.settings.last_session = last;
                 self.settings.save().ok();
             }
@@ -714,6 +718,7 @@ impl StemdeckApp {
                 .default_size(240.0)
                 .show(ui, |ui| self.song_ui(ui));
         }
+        self.check_ui(ui);
         egui::CentralPanel::default().show(ui, |ui| {
             if self.doc.is_some() {
                 self.lanes_ui(ui);

@@ -408,6 +408,7 @@ impl StemdeckApp {
                     ui,
                     doc,
                     &self.waveforms,
+                    &self.check,
                     &self.selection,
                     tl,
                     tid,
@@ -514,6 +515,7 @@ impl StemdeckApp {
                     ui,
                     doc,
                     &self.waveforms,
+                    &self.check,
                     &self.selection,
                     tl,
                     tid,
@@ -568,6 +570,7 @@ fn track_row_ui(
     ui: &mut egui::Ui,
     doc: &mut crate::document::Document,
     waveforms: &crate::waveforms::Waveforms,
+    check: &crate::check_ui::CheckState,
     selection: &crate::app::Selection,
     tl: Timeline,
     id: TrackId,
@@ -601,6 +604,7 @@ fn track_row_ui(
             .max_rect(header.shrink2(vec2(4.0, 2.0)))
             .layout(egui::Layout::top_down(egui::Align::Min)),
     );
+    let rate = doc.session.sample_rate;
     let track = doc.session.track_mut(id)?;
     let name = track.name.clone();
     // The name is the drag handle and the selector.
@@ -681,6 +685,7 @@ fn track_row_ui(
             Color32::GRAY,
         );
     }
+    crate::check_ui::waveform_marks_ui(&painter, wave, tl.len, rate, &track.path, check);
     let x = tl.x(pos);
     painter.line_segment(
         [pos2(x, wave.top()), pos2(x, wave.bottom())],

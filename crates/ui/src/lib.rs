@@ -6,6 +6,7 @@
 //! in its own module. The eframe glue lives in the `stemdeck` binary.
 
 mod app;
+mod check_ui;
 pub mod document;
 mod export_ui;
 mod lanes_ui;
