@@ -31,7 +31,7 @@ impl StemdeckApp {
         }
         let mut dialog = rfd::FileDialog::new().set_title(title);
         for (name, ext) in filters {
-            dialog = dialog.add_filter(*name, *ext);
+            dialog = dialog.add_filter(*name, ext);
         }
         dialog.pick_files()
     }
