@@ -5,8 +5,9 @@ set -euo pipefail
 
 # Build: ALSA headers (cpal), pkg-config. Tests: ffmpeg and sox as independent peers;
 # PulseAudio with a null sink as a real-time audio device without a sound card;
-# poppler-utils (pdftotext) to read the song information sheet.
-STEMDECK_APT_PACKAGES=(pkg-config libasound2-dev ffmpeg sox libsox-fmt-all pulseaudio pulseaudio-utils libasound2-plugins poppler-utils)
+# poppler-utils (pdftotext) to read the song information sheet; jq for
+# scripts/licenses.sh (the About box's licence list and its test).
+STEMDECK_APT_PACKAGES=(pkg-config libasound2-dev ffmpeg sox libsox-fmt-all pulseaudio pulseaudio-utils libasound2-plugins poppler-utils jq)
 
 missing=()
 for p in "${STEMDECK_APT_PACKAGES[@]}" ${STEMDECK_EXTRA_APT_PACKAGES:-}; do

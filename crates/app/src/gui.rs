@@ -41,6 +41,13 @@ pub fn install_demo() -> Option<PathBuf> {
 }
 
 pub fn run(paths: Vec<PathBuf>) -> anyhow::Result<()> {
+    // `stemdeck open FILE` (a file manager's double-click) while Stemdeck runs: the
+    // running window opens it, asking about unsaved changes there.
+    if !paths.is_empty() && stemdeck_ui::instance::send_to_running(&paths).unwrap_or(false) {
+        eprintln!("stemdeck: opened in the running Stemdeck window");
+        return Ok(());
+    }
+    let handoff = stemdeck_ui::instance::serve();
     let startup = if paths.is_empty() {
         Startup::LastOrDemo
     } else {
@@ -50,7 +57,9 @@ pub fn run(paths: Vec<PathBuf>) -> anyhow::Result<()> {
         audio: true,
         startup,
         demo: install_demo(),
+        open_requests: handoff.as_ref().map(|h| h.requests.clone()),
     };
+    let wake = handoff.as_ref().map(|h| std::sync::Arc::clone(&h.wake));
     let icon_size = egui::vec2(1280.0, 800.0);
     let native = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
@@ -62,13 +71,23 @@ pub fn run(paths: Vec<PathBuf>) -> anyhow::Result<()> {
             .with_drag_and_drop(true),
         ..Default::default()
     };
-    eframe::run_native(
+    let result = eframe::run_native(
         "Stemdeck",
         native,
-        Box::new(move |_cc| Ok(Box::new(StemdeckApp::new(options)))),
-    )
-    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
-    .context("the desktop app needs a display (X11 or Wayland); the command line works without one")
+        Box::new(move |cc| {
+            if let Some(wake) = wake {
+                wake.set(cc.egui_ctx.clone()).ok();
+            }
+            Ok(Box::new(StemdeckApp::new(options)))
+        }),
+    );
+    // The socket goes with the window.
+    drop(handoff);
+    result
+        .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+        .context(
+            "the desktop app needs a display (X11 or Wayland); the command line works without one",
+        )
 }
 
 /// Whether a path exists, for a clear message before opening the window.

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 /// Meters kept for this many stems (more stems play, unmetered).
 pub const MAX_METERED_STEMS: usize = 64;
+/// Meters kept for this many tracks (by session track index; more tracks play, unmetered).
+pub const MAX_METERED_TRACKS: usize = 512;
 
 /// Peak and RMS of one signal over the last callback(s).
 #[derive(Debug, Default)]
@@ -22,6 +24,12 @@ impl Meter {
         self.rms.store(rms.max(0.0).to_bits(), Ordering::Relaxed);
     }
 
+    /// Like [`Self::store`] for a meter that only shows peaks.
+    pub(crate) fn store_peak(&self, peak: f32) {
+        self.peak
+            .fetch_max(peak.max(0.0).to_bits(), Ordering::Relaxed);
+    }
+
     /// The peak since the last call (linear) and the latest RMS (linear).
     pub fn take(&self) -> (f32, f32) {
         let peak = f32::from_bits(self.peak.swap(0, Ordering::Relaxed));
@@ -37,6 +45,9 @@ pub struct Feedback {
     pub(crate) playing: AtomicBool,
     /// One per stem (in plan order), then the master last.
     pub(crate) meters: Vec<Meter>,
+    /// One per session track (by index): the track after its own gain, pan, mute and
+    /// solo, before its stem's gain. Peaks only.
+    pub(crate) tracks: Vec<Meter>,
     /// Share of the callback's real-time budget spent processing (f32 bits, 1.0 = 100 %).
     pub(crate) load: AtomicU32,
     /// Device buffer under/overruns reported by the output.
@@ -59,6 +70,7 @@ impl Default for Feedback {
             position: AtomicU64::new(0),
             playing: AtomicBool::new(false),
             meters: (0..=MAX_METERED_STEMS).map(|_| Meter::default()).collect(),
+            tracks: (0..MAX_METERED_TRACKS).map(|_| Meter::default()).collect(),
             load: AtomicU32::new(0),
             xruns: AtomicU64::new(0),
             device_errors: AtomicU64::new(0),
@@ -83,6 +95,11 @@ impl Feedback {
         (i < MAX_METERED_STEMS)
             .then(|| self.meters.get(i))
             .flatten()
+    }
+
+    /// Meter of session track `i` (its index in `Session::tracks`); peaks only.
+    pub fn track_meter(&self, i: usize) -> Option<&Meter> {
+        self.tracks.get(i)
     }
 
     pub fn master_meter(&self) -> &Meter {

@@ -31,7 +31,7 @@ use stemdeck_session::routing::{MixMode, MixPlan};
 
 pub use device::{DeviceRender, Output, list_devices};
 pub use feed::FEED_BLOCK;
-pub use feedback::{Feedback, MAX_METERED_STEMS, Meter};
+pub use feedback::{Feedback, MAX_METERED_STEMS, MAX_METERED_TRACKS, Meter};
 pub use processor::{CHUNK, Command, FADE_MS, LoopRegion, Processor, RAMP_MS};
 pub use routing::Routing;
 

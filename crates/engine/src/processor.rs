@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use ringbuf::traits::{Consumer as _, Producer as _};
 use ringbuf::{HeapCons, HeapProd};
-use stemdeck_audio::kernel::{StereoBuf, mix_block};
+use stemdeck_audio::kernel::{StereoBuf, channel_gains, mix_block};
 
 use crate::feed::FeedConsumer;
 use crate::feedback::{Feedback, MAX_METERED_STEMS};
@@ -338,6 +338,22 @@ impl Processor {
                 m.store(p, rms);
             }
         }
+        // Per-track meters: each input's peak times the gain it is heard at (the end of
+        // this chunk's ramp). Tracks in no stem are not heard and not metered.
+        for t in r.b.stems.iter().flat_map(|s| s.tracks.iter()) {
+            let (Some(m), Some(input)) =
+                (self.feedback.tracks.get(t.track), self.inputs.get(t.track))
+            else {
+                continue;
+            };
+            let (gl, gr) = channel_gains(input.len(), t.gain, t.pan);
+            let peak = match input.as_slice() {
+                [mono] => block_peak(mono, k) * gl.max(gr),
+                [l, r, ..] => (block_peak(l, k) * gl).max(block_peak(r, k) * gr),
+                [] => 0.0,
+            };
+            m.store_peak(peak);
+        }
     }
 
     /// Apply the transport fade and write interleaved samples.
@@ -375,6 +391,10 @@ impl Processor {
         let rms = (sum / (2 * k.max(1)) as f32).sqrt();
         self.feedback.master_meter().store(peak, rms);
     }
+}
+
+fn block_peak(x: &[f32], k: usize) -> f32 {
+    x.iter().take(k).fold(0f32, |p, v| p.max(v.abs()))
 }
 
 fn peak_rms(l: &[f32], r: &[f32], k: usize) -> (f32, f32) {

@@ -253,3 +253,30 @@ fn playback_stops_at_the_end_of_the_song() {
     assert!(out[9600 * 2..].iter().all(|x| *x == 0.0));
     assert!(e.feedback().callbacks() >= 20);
 }
+
+#[test]
+fn every_track_has_a_meter_after_its_own_gain_pan_and_mute() {
+    use stemdeck_audio::kernel::channel_gains;
+    use stemdeck_session::routing::db_to_gain;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = session(dir.path(), 1.0);
+    s.tracks[3].mute = true; // Vox
+    let (mut e, mut p) = engine(&s);
+    e.play();
+    render(&mut p, 9600, 480);
+    let fb = e.feedback();
+    let peak = |i: usize| fb.track_meter(i).unwrap().take().0;
+    // Mono at centre: the pan law's gain on the louder side.
+    let (l, r) = channel_gains(1, 1.0, 0.0);
+    let kick = peak(0);
+    assert!((kick - 0.5 * l.max(r)).abs() < 0.01, "kick {kick}");
+    let bass = peak(2);
+    let want = 0.4 * db_to_gain(-3.0) * l.max(r);
+    assert!((bass - want).abs() < 0.01, "bass {bass}, want {want}");
+    assert_eq!(peak(3), 0.0, "a muted track's meter stays down");
+    assert!(peak(4) > 0.1, "keys");
+    // Taken: the next read starts from silence until the next callback.
+    assert_eq!(peak(0), 0.0);
+    render(&mut p, 480, 480);
+    assert!(peak(0) > 0.0);
+}

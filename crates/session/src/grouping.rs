@@ -135,6 +135,31 @@ pub fn auto_group(session: &mut Session) {
     }
 }
 
+/// Put tracks (just added to the session) into the stems their names say, leaving the
+/// other stems alone: a stem is matched by its name read as a role ("Drums", "Vox"), and
+/// one is created (with the role's name and colour) when no stem plays that role. Tracks
+/// whose [`classify`] is `None` stay unassigned.
+pub fn group_tracks(session: &mut Session, ids: &[TrackId]) {
+    for id in ids {
+        let Some(role) = session.track(*id).and_then(|t| classify(&t.name)) else {
+            continue;
+        };
+        let existing = session
+            .stems
+            .iter()
+            .find(|s| classify(&s.name) == Some(role))
+            .map(|s| s.id);
+        let stem = existing.unwrap_or_else(|| {
+            let stem = session.add_stem(role.stem_name());
+            if let Some(s) = session.stem_mut(stem) {
+                s.color = role.color().to_owned();
+            }
+            stem
+        });
+        session.move_tracks(&[*id], Some(stem), None);
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // How a name is read
 
@@ -989,5 +1014,35 @@ mod tests {
         let once = s.clone();
         auto_group(&mut s);
         assert_eq!(s, once);
+    }
+
+    #[test]
+    fn added_tracks_join_the_stem_of_their_role_or_a_new_one() {
+        let mut s = Session::new(48_000, Song::default());
+        s.tracks.push(Track::new(TrackId(1), "Kick", "k.wav"));
+        auto_group(&mut s);
+        s.stems.retain(|st| st.name != "Vocals");
+        if let Some(d) = s.stems.iter_mut().find(|st| st.name == "Drums") {
+            d.name = "Drum Kit".into();
+        }
+        for (id, name) in [(2, "Snare"), (3, "Lead Vox"), (4, "Room Noise")] {
+            s.tracks
+                .push(Track::new(TrackId(id), name, format!("{name}.wav")));
+        }
+        group_tracks(&mut s, &[TrackId(2), TrackId(3), TrackId(4)]);
+        let drums = s.stems.iter().find(|st| st.name == "Drum Kit").unwrap();
+        assert_eq!(drums.tracks, vec![TrackId(1), TrackId(2)]);
+        let vocals = s.stems.iter().find(|st| st.name == "Vocals").unwrap();
+        assert_eq!(
+            (vocals.name.as_str(), &vocals.tracks),
+            ("Vocals", &vec![TrackId(3)])
+        );
+        assert_eq!(vocals.color, Role::Vocals.color());
+        let in_a_stem = s.stem_of(TrackId(4)).map(|st| st.name.clone());
+        assert_eq!(
+            in_a_stem,
+            classify("Room Noise").map(|r| r.stem_name().to_owned())
+        );
+        assert!(s.check().is_ok());
     }
 }

@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ExportSettings, MixVariant, Session, SessionError, Song, Stem, Track};
 
+/// The registered extension of session files (`Night Drive.stemdeck`, MIME type
+/// `application/x-stemdeck-session`). The content is the same JSON whatever the name:
+/// files named `.json` open too.
+pub const SESSION_EXTENSION: &str = "stemdeck";
+
 /// The value of `"format"` in every session file.
 pub const FORMAT_NAME: &str = "stemdeck-session";
 /// The newest session format this build reads and the one it writes.

@@ -12,7 +12,7 @@ mod recovery;
 pub mod routing;
 
 pub use error::SessionError;
-pub use io::{FORMAT_NAME, FORMAT_VERSION};
+pub use io::{FORMAT_NAME, FORMAT_VERSION, SESSION_EXTENSION};
 pub use model::{
     DEFAULT_EXPORT_TEMPLATE, DEFAULT_STEM_COLORS, ExportSettings, MixVariant, Session, Song, Stem,
     StemId, Track, TrackId, TrimMode, UNASSIGNED_NOTE, VariantStem,

@@ -343,6 +343,56 @@ impl Session {
         }
     }
 
+    /// Remove tracks from the session (and from their stems). Unknown ids are ignored.
+    pub fn remove_tracks(&mut self, ids: &[TrackId]) {
+        self.tracks.retain(|t| !ids.contains(&t.id));
+        for stem in &mut self.stems {
+            stem.tracks.retain(|t| !ids.contains(t));
+        }
+    }
+
+    /// Delete a stem; its tracks become unassigned (they stay in the session), and saved
+    /// mix variants forget it.
+    pub fn delete_stem(&mut self, id: StemId) {
+        self.stems.retain(|s| s.id != id);
+        for v in &mut self.variants {
+            v.stems.retain(|s| s.stem != id);
+        }
+    }
+
+    /// A copy of a stem, placed right after it: same settings, named "<name> copy", with
+    /// copies of its tracks (new ids, same files, gains and pans) — a track belongs to
+    /// at most one stem, so the copy cannot share them. Returns the new stem's id.
+    pub fn duplicate_stem(&mut self, id: StemId) -> Option<StemId> {
+        let at = self.stems.iter().position(|s| s.id == id)?;
+        let original = self.stems.get(at)?.clone();
+        let mut copies = Vec::with_capacity(original.tracks.len());
+        for tid in &original.tracks {
+            let Some(track) = self.track(*tid).cloned() else {
+                continue;
+            };
+            let new_id = self.next_track_id();
+            self.tracks.push(Track {
+                id: new_id,
+                ..track
+            });
+            copies.push(new_id);
+        }
+        let new_id = self.next_stem_id();
+        let color = self.next_stem_color();
+        self.stems.insert(
+            at + 1,
+            Stem {
+                id: new_id,
+                name: format!("{} copy", original.name),
+                color,
+                tracks: copies,
+                ..original
+            },
+        );
+        Some(new_id)
+    }
+
     /// The stems' current mute/solo switches as a variant called `name`.
     pub fn capture_variant(&self, name: impl Into<String>) -> MixVariant {
         MixVariant {
@@ -573,5 +623,46 @@ mod tests {
         assert_eq!(s.next_stem_id(), StemId(1));
         let id = s.add_stem("New");
         assert!(s.stems.iter().filter(|st| st.id == id).count() == 1);
+    }
+
+    #[test]
+    fn removing_a_track_takes_it_out_of_its_stem() {
+        let mut s = session();
+        s.remove_tracks(&[TrackId(1), TrackId(99)]);
+        assert_eq!(s.tracks.len(), 3);
+        assert_eq!(s.stems[0].tracks, vec![TrackId(2)]);
+        assert!(s.check().is_ok());
+    }
+
+    #[test]
+    fn a_deleted_stem_leaves_its_tracks_unassigned_and_variants_forget_it() {
+        let mut s = session();
+        s.stems[0].mute = true;
+        s.variants.push(s.capture_variant("No A"));
+        s.delete_stem(StemId(1));
+        assert_eq!(s.stems.len(), 1);
+        let unassigned: Vec<TrackId> = s.unassigned_tracks().map(|t| t.id).collect();
+        assert_eq!(unassigned, vec![TrackId(1), TrackId(2), TrackId(4)]);
+        assert!(s.variants[0].stems.is_empty());
+        assert!(s.check().is_ok());
+    }
+
+    #[test]
+    fn a_duplicated_stem_copies_its_tracks_after_it() {
+        let mut s = session();
+        s.stems[0].gain_db = -3.0;
+        s.tracks[1].pan = 0.5;
+        let id = s.duplicate_stem(StemId(1)).unwrap();
+        assert_eq!(s.stems.len(), 3);
+        let copy = &s.stems[1];
+        assert_eq!((copy.id, copy.name.as_str()), (id, "A copy"));
+        assert_eq!(copy.gain_db, -3.0);
+        assert_eq!(copy.tracks, vec![TrackId(5), TrackId(6)]);
+        let t6 = s.track(TrackId(6)).unwrap();
+        assert_eq!((t6.name.as_str(), t6.pan), ("t2", 0.5));
+        assert_eq!(t6.path, s.track(TrackId(2)).unwrap().path);
+        assert_ne!(copy.color, s.stems[0].color);
+        assert!(s.check().is_ok());
+        assert_eq!(s.duplicate_stem(StemId(42)), None);
     }
 }

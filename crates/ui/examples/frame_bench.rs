@@ -90,6 +90,7 @@ fn main() {
         audio: false,
         startup: Startup::Open(vec![file]),
         demo: None,
+        open_requests: None,
     });
     // Drive the engine's processor in real time from another thread, like a device.
     let mut processor = app

@@ -4,22 +4,16 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use egui::{Key, KeyboardShortcut, Modifiers};
 use stemdeck_engine::{Engine, EngineEvent};
 use stemdeck_session::{StemId, TrackId};
 
+use crate::commands::SESSION_FILTER;
 use crate::document::Document;
 use crate::export_ui::ExportState;
+use crate::help_ui::Windows;
 use crate::recovery_ui::RecoveryState;
 use crate::settings::Settings;
 use crate::waveforms::Waveforms;
-
-pub const SHORTCUT_UNDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
-pub const SHORTCUT_REDO: KeyboardShortcut =
-    KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z);
-pub const SHORTCUT_SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
-pub const SHORTCUT_OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
-pub const SHORTCUT_EXPORT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::E);
 
 /// What to open at launch.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,6 +33,8 @@ pub struct AppOptions {
     pub startup: Startup,
     /// Where the bundled demo session is (its `.json`), if installed.
     pub demo: Option<PathBuf>,
+    /// Paths another `stemdeck open` handed over (see [`crate::instance`]).
+    pub open_requests: Option<crossbeam_channel::Receiver<Vec<PathBuf>>>,
 }
 
 /// Tracks and stems the keyboard acts on.
@@ -68,7 +64,11 @@ pub struct Notice {
 pub enum Pending {
     Open(Vec<PathBuf>),
     OpenDialog(bool),
+    /// Quit (the window's close button, File ▸ Quit).
     Close,
+    NewSession,
+    /// File ▸ Close: the session, not the window.
+    CloseSession,
 }
 
 pub struct StemdeckApp {
@@ -96,8 +96,18 @@ pub struct StemdeckApp {
     pub(crate) renaming_variant: Option<usize>,
     /// Meter levels shown (decaying), per stem then the master.
     pub(crate) meter_display: Vec<f32>,
+    /// Per track (session order), the level shown (decaying).
+    pub track_meter_display: Vec<f32>,
     /// The window title last sent (sent again only when it changes).
     title: String,
+    /// About, Keyboard Shortcuts, Diagnostics.
+    pub windows: Windows,
+    /// Where each stem lane was drawn last frame (files dropped there join that stem).
+    pub(crate) lane_rects: Vec<(StemId, egui::Rect)>,
+    /// Paths handed over by another `stemdeck open`.
+    pub(crate) open_requests: Option<crossbeam_channel::Receiver<Vec<PathBuf>>>,
+    /// Tests answer the next file dialog with these paths instead of showing it.
+    pub dialog_answer: Option<Vec<PathBuf>>,
 }
 
 impl StemdeckApp {
@@ -123,7 +133,12 @@ impl StemdeckApp {
             looping: false,
             renaming_variant: None,
             meter_display: Vec::new(),
+            track_meter_display: Vec::new(),
             title: String::new(),
+            windows: Windows::default(),
+            lane_rects: Vec::new(),
+            open_requests: options.open_requests,
+            dialog_answer: None,
         };
         match options.startup {
             Startup::Open(paths) => app.open_now(&paths),
@@ -181,6 +196,9 @@ impl StemdeckApp {
                     opened.infos,
                 );
                 self.set_document(doc);
+                if let Some(last) = &last {
+                    self.settings.add_recent(last);
+                }
                 self.offer_check(paths);
                 self.settings.last_session = last;
                 self.settings.save().ok();
@@ -221,9 +239,7 @@ impl StemdeckApp {
         self.audio_problem = None;
         if self.audio {
             if let Err(e) = engine.start_output(None) {
-                self.audio_problem = Some(format!(
-                    "No audio output: {e}. Editing and export still work; playback starts when a device appears."
-                ));
+                self.audio_problem = Some(no_output_message(&e.to_string()));
             }
         } else {
             self.audio_problem = Some("Audio output is off.".into());
@@ -244,7 +260,7 @@ impl StemdeckApp {
     pub fn save_as(&mut self) {
         let Some(doc) = self.doc.as_ref() else { return };
         let suggested = doc.suggested_path();
-        let mut dialog = rfd::FileDialog::new().add_filter("Stemdeck session", &["json"]);
+        let mut dialog = rfd::FileDialog::new().add_filter("Stemdeck session", &SESSION_FILTER);
         if let Some(dir) = suggested.parent() {
             dialog = dialog.set_directory(dir);
         }
@@ -262,14 +278,14 @@ impl StemdeckApp {
         match doc.save_to(&path) {
             Ok(()) => {
                 self.settings.last_session = Some(path.clone());
-                self.settings.save().ok();
+                self.remember_recent(&path);
                 self.notify(Level::Info, format!("Saved {}", path.display()));
             }
             Err(e) => self.notify(Level::Error, format!("Not saved: {e}")),
         }
     }
 
-    fn open_dialog(&mut self, folder: bool) {
+    pub(crate) fn open_dialog(&mut self, folder: bool) {
         if self.doc.as_ref().is_some_and(Document::is_dirty) {
             self.pending = Some(Pending::OpenDialog(folder));
             return;
@@ -285,8 +301,10 @@ impl StemdeckApp {
                 .add_filter(
                     "Sessions and audio",
                     &[
-                        "json", "wav", "wave", "bwf", "aif", "aiff", "flac", "mp3", "ogg", "m4a",
-                    ],
+                        &SESSION_FILTER[..],
+                        stemdeck_audio::decode::AUDIO_EXTENSIONS,
+                    ]
+                    .concat(),
                 )
                 .pick_files()
         };
@@ -361,46 +379,8 @@ impl StemdeckApp {
         });
     }
 
-    fn shortcuts(&mut self, ctx: &egui::Context) {
-        let typing = ctx.egui_wants_keyboard_input();
-        let consume = |s: &KeyboardShortcut| ctx.input_mut(|i| i.consume_shortcut(s));
-        if consume(&SHORTCUT_REDO) {
-            self.redo();
-        }
-        if consume(&SHORTCUT_UNDO) {
-            self.undo();
-        }
-        if consume(&SHORTCUT_SAVE) {
-            self.save();
-        }
-        if consume(&SHORTCUT_OPEN) {
-            self.open_dialog(false);
-        }
-        if consume(&SHORTCUT_EXPORT) {
-            self.start_export();
-        }
-        if typing {
-            return;
-        }
-        let pressed = |k: Key| ctx.input_mut(|i| i.consume_key(Modifiers::NONE, k));
-        if pressed(Key::Space) {
-            self.toggle_play();
-        }
-        if pressed(Key::Home) {
-            self.seek(0);
-        }
-        if pressed(Key::L) {
-            self.toggle_loop();
-        }
-        if pressed(Key::M) {
-            self.toggle_selected(false);
-        }
-        if pressed(Key::S) {
-            self.toggle_selected(true);
-        }
-    }
-
-    /// Files dropped on the window open at once; hovering shows where they will go.
+    /// Files dropped on the window open at once (on a stem lane: audio files join that
+    /// stem); hovering shows where they will go.
     fn dropped_files_ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         let dropped: Vec<PathBuf> = ctx.input(|i| {
@@ -412,7 +392,8 @@ impl StemdeckApp {
                 .collect()
         });
         if !dropped.is_empty() {
-            self.open(dropped);
+            let at = ctx.input(|i| i.pointer.latest_pos());
+            self.drop_paths(dropped, at);
         }
         let hovering = ctx.input(|i| !i.raw.hovered_files.is_empty());
         if hovering {
@@ -456,7 +437,8 @@ impl StemdeckApp {
                     ));
                 }
                 EngineEvent::DeviceLost(msg) => {
-                    self.audio_problem = Some(format!("Audio output lost: {msg}"))
+                    self.audio_problem =
+                        Some(format!("Audio output lost: {}.", sentence_body(&msg)))
                 }
                 EngineEvent::DeviceRestored => {
                     self.audio_problem = None;
@@ -530,6 +512,8 @@ impl StemdeckApp {
                 self.close_confirmed = true;
                 ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
             }
+            Pending::NewSession => self.new_session(),
+            Pending::CloseSession => self.close_session(),
         }
     }
 
@@ -574,125 +558,10 @@ impl StemdeckApp {
         ui.ctx().request_repaint_after(Duration::from_millis(500));
     }
 
-    fn menu_ui(&mut self, ui: &mut egui::Ui) {
-        egui::MenuBar::new().ui(ui, |ui| {
-            ui.menu_button("File", |ui| {
-                if ui
-                    .add(
-                        egui::Button::new("Open…")
-                            .shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_OPEN)),
-                    )
-                    .clicked()
-                {
-                    self.open_dialog(false);
-                }
-                if ui.button("Open Folder…").clicked() {
-                    self.open_dialog(true);
-                }
-                ui.separator();
-                let has_doc = self.doc.is_some();
-                if ui
-                    .add_enabled(
-                        has_doc,
-                        egui::Button::new("Save")
-                            .shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_SAVE)),
-                    )
-                    .clicked()
-                {
-                    self.save();
-                }
-                if ui
-                    .add_enabled(has_doc, egui::Button::new("Save As…"))
-                    .clicked()
-                {
-                    self.save_as();
-                }
-                ui.separator();
-                if ui
-                    .add_enabled(
-                        has_doc,
-                        egui::Button::new("Export Stems")
-                            .shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_EXPORT)),
-                    )
-                    .clicked()
-                {
-                    self.start_export();
-                }
-                if ui
-                    .add_enabled(has_doc, egui::Button::new("Export Options…"))
-                    .clicked()
-                {
-                    self.export.show_options = true;
-                }
-            });
-            ui.menu_button("Edit", |ui| {
-                let (u, r) = self
-                    .doc
-                    .as_ref()
-                    .map_or((false, false), |d| (d.can_undo(), d.can_redo()));
-                if ui
-                    .add_enabled(
-                        u,
-                        egui::Button::new("Undo")
-                            .shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_UNDO)),
-                    )
-                    .clicked()
-                {
-                    self.undo();
-                }
-                if ui
-                    .add_enabled(
-                        r,
-                        egui::Button::new("Redo")
-                            .shortcut_text(ui.ctx().format_shortcut(&SHORTCUT_REDO)),
-                    )
-                    .clicked()
-                {
-                    self.redo();
-                }
-                ui.separator();
-                if ui
-                    .add(egui::Button::new("Mute selection").shortcut_text("M"))
-                    .clicked()
-                {
-                    self.toggle_selected(false);
-                }
-                if ui
-                    .add(egui::Button::new("Solo selection").shortcut_text("S"))
-                    .clicked()
-                {
-                    self.toggle_selected(true);
-                }
-            });
-            ui.menu_button("Transport", |ui| {
-                if ui
-                    .add(egui::Button::new("Play / Pause").shortcut_text("Space"))
-                    .clicked()
-                {
-                    self.toggle_play();
-                }
-                if ui
-                    .add(egui::Button::new("Go to start").shortcut_text("Home"))
-                    .clicked()
-                {
-                    self.seek(0);
-                }
-                if ui
-                    .add(egui::Button::new("Loop on/off").shortcut_text("L"))
-                    .clicked()
-                {
-                    self.toggle_loop();
-                }
-            });
-            ui.menu_button("View", |ui| {
-                ui.checkbox(&mut self.show_song, "Song information");
-            });
-        });
-    }
-
     /// The whole window.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        self.poll_open_requests(&ctx);
         self.shortcuts(&ctx);
         self.close_request(&ctx);
         if self.waveforms.poll() {
@@ -731,6 +600,7 @@ impl StemdeckApp {
             }
         });
         self.export_windows_ui(ui);
+        self.help_windows_ui(ui);
         self.pending_ui(ui);
         self.recovery_offer_ui(ui);
         self.notices_ui(ui);
@@ -792,29 +662,65 @@ impl StemdeckApp {
                         .text("Waveforms"),
                 );
             }
+            // Backend figures (load, device errors) live in View ▸ Diagnostics; only
+            // dropouts, which a producer hears, are mentioned here.
             if let Some(e) = &self.engine {
-                let fb = e.feedback();
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    let errors = fb.device_errors();
-                    if errors > 0 {
-                        ui.weak(format!("· device errors {errors}")).on_hover_text(
-                            "Errors the audio backend reported while the sound kept playing",
-                        );
-                    }
-                    ui.label(format!(
-                        "DSP {:.0}% · xruns {}",
-                        fb.load() * 100.0,
-                        fb.xruns()
-                    ))
-                    .on_hover_text("Buffer under/overruns of the output device");
-                });
+                let xruns = e.feedback().xruns();
+                if xruns > 0 {
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        if ui
+                            .link(format!("{xruns} audio dropouts"))
+                            .on_hover_text(
+                                "The output device ran out of sound; see View > Diagnostics",
+                            )
+                            .clicked()
+                        {
+                            self.windows.diagnostics = true;
+                        }
+                    });
+                }
             }
         });
     }
 }
 
+/// An error's text as the middle of a sentence: without the full stop it may end with
+/// (the caller adds its own).
+fn sentence_body(text: &str) -> &str {
+    text.trim_end().trim_end_matches('.')
+}
+
+/// The no-device banner: one full stop per sentence, "audio output" said once.
+fn no_output_message(error: &str) -> String {
+    let reason = sentence_body(error);
+    let reason = reason.strip_prefix("audio output: ").unwrap_or(reason);
+    format!(
+        "No audio output: {reason}. Editing and export still work; playback starts when a device appears."
+    )
+}
+
 impl eframe::App for StemdeckApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         StemdeckApp::ui(self, ui);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_no_device_banner_never_doubles_a_full_stop() {
+        for e in [
+            "no audio output device found",
+            "audio output: The requested device is no longer available.",
+            "audio output: busy. ",
+        ] {
+            let m = no_output_message(e);
+            assert!(!m.contains(".."), "{m}");
+            assert!(!m.contains("output: audio output"), "{m}");
+            assert!(m.ends_with("when a device appears."), "{m}");
+        }
+        assert_eq!(sentence_body("lost."), "lost");
     }
 }

@@ -205,8 +205,9 @@ impl Document {
             self.session.song.title.trim()
         };
         self.base_dir.join(format!(
-            "{}.stemdeck.json",
-            stemdeck_export::naming::safe_file_name(title)
+            "{}.{}",
+            stemdeck_export::naming::safe_file_name(title),
+            stemdeck_session::SESSION_EXTENSION
         ))
     }
 }

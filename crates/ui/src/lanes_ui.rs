@@ -8,7 +8,7 @@ use stemdeck_session::{StemId, TrackId};
 
 use crate::app::StemdeckApp;
 use crate::theme::{self, LANE_HEADER_HEIGHT, LANE_HEADER_WIDTH, TRACK_ROW_HEIGHT};
-use crate::transport_ui::meter_ui;
+use crate::transport_ui::{meter_ui, vertical_meter_ui};
 
 /// What is being dragged: tracks (in order) …
 #[derive(Clone, Debug, PartialEq)]
@@ -145,6 +145,9 @@ impl StemdeckApp {
             width: (avail - LANE_HEADER_WIDTH - 16.0).max(50.0),
             len,
         };
+        // Dragging a track passes over labels: they must not start a text selection.
+        ui.style_mut().interaction.selectable_labels = false;
+        self.lane_rects.clear();
         self.ruler_ui(ui, tl, rate, pos);
         let mut drop: Option<(Target, TrackDrag)> = None;
         let mut lane_drop: Option<(StemId, usize)> = None;
@@ -404,6 +407,12 @@ impl StemdeckApp {
                                 && t.gain > 0.0
                         })
                 });
+                let level = doc
+                    .session
+                    .track_index(tid)
+                    .and_then(|i| self.track_meter_display.get(i))
+                    .copied()
+                    .unwrap_or(0.0);
                 if let Some((rect, click)) = track_row_ui(
                     ui,
                     doc,
@@ -415,6 +424,7 @@ impl StemdeckApp {
                     stem_color,
                     audible,
                     pos,
+                    level,
                 ) {
                     row_rects.push((tid, rect));
                     if let Some(m) = click {
@@ -433,6 +443,7 @@ impl StemdeckApp {
         if let Some((tid, m)) = clicked_track {
             self.select_track(tid, m);
         }
+        self.lane_rects.push((id, lane.response.rect));
         let resp = ui.interact(
             lane.response.rect,
             egui::Id::unique(("lane", id)),
@@ -522,6 +533,7 @@ impl StemdeckApp {
                     theme::WAVE_UNASSIGNED,
                     false,
                     pos,
+                    0.0,
                 ) {
                     clicked = Some((tid, m));
                 }
@@ -563,8 +575,8 @@ impl StemdeckApp {
     }
 }
 
-/// One track row: name (drag it to regroup), mute, solo, gain, pan and the waveform.
-/// Returns its rect and, when the name was clicked, the modifiers held.
+/// One track row: name (drag it to regroup), mute, solo, gain, pan, its level meter and
+/// the waveform. Returns its rect and, when the name was clicked, the modifiers held.
 #[allow(clippy::too_many_arguments)]
 fn track_row_ui(
     ui: &mut egui::Ui,
@@ -577,6 +589,7 @@ fn track_row_ui(
     color: Color32,
     audible: bool,
     pos: u64,
+    level: f32,
 ) -> Option<(Rect, Option<egui::Modifiers>)> {
     let selected = selection.tracks.contains(&id);
     let drag_ids: Vec<TrackId> = if selected {
@@ -599,14 +612,28 @@ fn track_row_ui(
     }
     let mut clicked = None;
     let header = Rect::from_min_size(row_rect.min, vec2(LANE_HEADER_WIDTH, row_rect.height()));
+    // The track's meter: a thin vertical bar at the header's right edge.
+    let meter = Rect::from_min_max(
+        pos2(header.right() - 10.0, header.top() + 4.0),
+        pos2(header.right() - 4.0, header.bottom() - 4.0),
+    );
+    let mut controls = header.shrink2(vec2(4.0, 2.0));
+    controls.set_right(meter.left() - 4.0);
     let mut child = ui.new_child(
         egui::UiBuilder::new()
-            .max_rect(header.shrink2(vec2(4.0, 2.0)))
+            .max_rect(controls)
             .layout(egui::Layout::top_down(egui::Align::Min)),
     );
     let rate = doc.session.sample_rate;
     let track = doc.session.track_mut(id)?;
     let name = track.name.clone();
+    vertical_meter_ui(
+        ui,
+        egui::Id::unique(("track-meter", id)),
+        meter,
+        level,
+        &format!("{name} level"),
+    );
     // The name is the drag handle and the selector.
     let name_resp = child
         .add(

@@ -3,13 +3,20 @@
 //! The app state ([`StemdeckApp`]) owns the open [`document::Document`] (the session
 //! plus undo history), the live [`stemdeck_engine::Engine`] and the background jobs
 //! (waveform overviews, export). Each part of the window is drawn by a `*_ui` function
-//! in its own module. The eframe glue lives in the `stemdeck` binary.
+//! in its own module. The eframe glue lives in the `stemdeck` binary. Commands (menus,
+//! keys) are one list in [`actions`]; [`instance`] hands `stemdeck open FILE` to the
+//! running app.
 
+pub mod actions;
 mod app;
 mod check_ui;
+mod commands;
 pub mod document;
 mod export_ui;
+pub mod help_ui;
+pub mod instance;
 mod lanes_ui;
+mod menu_ui;
 mod recovery_ui;
 mod settings;
 mod song_ui;
@@ -18,6 +25,7 @@ mod transport_ui;
 mod variants_ui;
 mod waveforms;
 
-pub use app::{AppOptions, Startup, StemdeckApp};
+pub use actions::Action;
+pub use app::{AppOptions, Pending, Startup, StemdeckApp};
 pub use recovery_ui::{AUTOSAVE_AFTER, recovery_dir};
 pub use settings::Settings;

@@ -2,31 +2,62 @@
 
 use egui::{Color32, Sense, vec2};
 
-use crate::app::{SHORTCUT_EXPORT, StemdeckApp};
+use crate::actions::Action;
+use crate::app::StemdeckApp;
 use crate::theme::{self, format_time, meter_fraction};
+
+/// A meter's colour: green, yellow near the top, red at or over 0 dBFS.
+fn meter_color(level: f32) -> Color32 {
+    if level >= 1.0 {
+        Color32::from_rgb(230, 60, 50)
+    } else if meter_fraction(level) > 0.9 {
+        Color32::from_rgb(230, 200, 60)
+    } else {
+        Color32::from_rgb(80, 200, 110)
+    }
+}
+
+fn dbfs_text(level: f32) -> String {
+    if level > 0.0 {
+        format!("{:.1} dBFS", 20.0 * level.log10())
+    } else {
+        "-inf dBFS".into()
+    }
+}
 
 /// Draw a horizontal level meter for a linear peak (with a 0 dBFS clip mark).
 pub fn meter_ui(ui: &mut egui::Ui, level: f32, width: f32, label: &str) -> egui::Response {
     let (rect, response) = ui.allocate_exact_size(vec2(width, 10.0), Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, Color32::from_gray(30));
-    let f = meter_fraction(level);
-    let color = if level >= 1.0 {
-        Color32::from_rgb(230, 60, 50)
-    } else if f > 0.9 {
-        Color32::from_rgb(230, 200, 60)
-    } else {
-        Color32::from_rgb(80, 200, 110)
-    };
     let mut bar = rect;
-    bar.set_width(rect.width() * f);
-    painter.rect_filled(bar, 2.0, color);
-    let db = if level > 0.0 {
-        format!("{:.1} dBFS", 20.0 * level.log10())
-    } else {
-        "-inf dBFS".into()
-    };
-    response.on_hover_text(format!("{label}: {db}"))
+    bar.set_width(rect.width() * meter_fraction(level));
+    painter.rect_filled(bar, 2.0, meter_color(level));
+    response.on_hover_text(format!("{label}: {}", dbfs_text(level)))
+}
+
+/// A vertical level meter in `rect` (a track's, beside its row); its accessible name
+/// is `label` and its value the linear peak.
+pub fn vertical_meter_ui(
+    ui: &mut egui::Ui,
+    id: egui::Id,
+    rect: egui::Rect,
+    level: f32,
+    label: &str,
+) -> egui::Response {
+    let response = ui.interact(rect, id, Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 1.0, Color32::from_gray(30));
+    let mut bar = rect;
+    bar.set_top(rect.bottom() - rect.height() * meter_fraction(level));
+    painter.rect_filled(bar, 1.0, meter_color(level));
+    let name = label.to_owned();
+    response.widget_info(|| {
+        let mut info = egui::WidgetInfo::labeled(egui::Role::Meter, true, &name);
+        info.value = Some(f64::from(level));
+        info
+    });
+    response.on_hover_text(format!("{label}: {}", dbfs_text(level)))
 }
 
 impl StemdeckApp {
@@ -50,6 +81,14 @@ impl StemdeckApp {
         let master = m.max(self.meter_display.last().copied().unwrap_or(0.0) * decay);
         self.meter_display = stems.clone();
         self.meter_display.push(master);
+        let tracks = self.doc.as_ref().map_or(0, |d| d.session.tracks.len());
+        self.track_meter_display.resize(tracks, 0.0);
+        for (i, shown) in self.track_meter_display.iter_mut().enumerate() {
+            let (p, _) = fb
+                .track_meter(i)
+                .map_or((0.0, 0.0), stemdeck_engine::Meter::take);
+            *shown = p.max(*shown * decay);
+        }
         (stems, master)
     }
 
@@ -103,7 +142,10 @@ impl StemdeckApp {
             ui.label("Master");
             meter_ui(ui, master, 160.0, "Master peak");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let shortcut = ui.ctx().format_shortcut(&SHORTCUT_EXPORT);
+                let shortcut = Action::ExportStems
+                    .shortcut()
+                    .map(|s| ui.ctx().format_shortcut(&s))
+                    .unwrap_or_default();
                 let busy = self.export.running();
                 let export = ui
                     .add_enabled(

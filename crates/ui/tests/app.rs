@@ -1,118 +1,15 @@
 //! The real app state driven through its UI with egui_kittest (AccessKit queries,
 //! clicks, drags, keys), headless.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+mod common;
 
+use common::*;
 use egui::accesskit::Toggled;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use stemdeck_session::routing::MixMode;
 use stemdeck_session::{Session, Song, Track, TrackId};
-use stemdeck_ui::{AppOptions, Startup, StemdeckApp};
-
-/// Settings and caches go to a scratch folder, shared by every test of this process.
-fn scratch() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let d = tempfile::tempdir().unwrap();
-        // SAFETY: set once, before any app reads them, from the first test to get here.
-        unsafe {
-            std::env::set_var("STEMDECK_CONFIG_DIR", d.path().join("config"));
-            std::env::set_var("STEMDECK_CACHE_DIR", d.path().join("cache"));
-        }
-        d
-    })
-    .path()
-}
-
-fn write_tone(path: &Path, freq: f32, seconds: f32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..(seconds * 48_000.0) as usize {
-        let v = (i as f32 * freq * std::f32::consts::TAU / 48_000.0).sin() * 0.3;
-        w.write_sample((v * 32767.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
-}
-
-/// A small auto-grouped session on disk: Drums {Kick, Snare}, Bass, Vocals {Lead Vox},
-/// Instruments {Keys}.
-fn session_file(dir: &Path) -> PathBuf {
-    let names = [
-        ("Kick", 60.0),
-        ("Snare", 200.0),
-        ("Bass DI", 80.0),
-        ("Lead Vox", 440.0),
-        ("Keys", 660.0),
-    ];
-    let mut s = Session::new(
-        48_000,
-        Song {
-            title: "Kittest Song".into(),
-            ..Song::default()
-        },
-    );
-    for (i, (name, f)) in names.iter().enumerate() {
-        let path = dir.join(format!("{name}.wav"));
-        write_tone(&path, *f, 2.0);
-        s.tracks
-            .push(Track::new(TrackId(i as u32 + 1), *name, path));
-    }
-    stemdeck_session::grouping::auto_group(&mut s);
-    let file = dir.join("song.stemdeck.json");
-    s.save(&file).unwrap();
-    file
-}
-
-fn harness(file: &Path) -> Harness<'static, StemdeckApp> {
-    scratch();
-    let app = StemdeckApp::new(AppOptions {
-        audio: false,
-        startup: Startup::Open(vec![file.to_owned()]),
-        demo: None,
-    });
-    assert!(app.doc.is_some(), "the session opened: {:?}", app.notices);
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_ui_state(|ui, app: &mut StemdeckApp| app.ui(ui), app);
-    h.run_steps(3);
-    h
-}
-
-fn session<'h>(h: &'h Harness<'_, StemdeckApp>) -> &'h Session {
-    &h.state().doc.as_ref().unwrap().session
-}
-
-fn stem_tracks(s: &Session, stem: &str) -> Vec<String> {
-    let st = s.stems.iter().find(|x| x.name == stem).unwrap();
-    st.tracks
-        .iter()
-        .map(|id| s.track(*id).unwrap().name.clone())
-        .collect()
-}
-
-/// Names of the tracks the engine's current routing puts in `stem`, heard or not.
-fn engine_stem(h: &Harness<'_, StemdeckApp>, stem: &str) -> Vec<(String, bool)> {
-    let s = session(h);
-    let id = s.stems.iter().find(|x| x.name == stem).unwrap().id;
-    let plan = h.state().engine.as_ref().unwrap().plan();
-    let st = plan.stems.iter().find(|x| x.stem == id).unwrap();
-    st.tracks
-        .iter()
-        .map(|t| {
-            (
-                s.tracks[t.track].name.clone(),
-                t.gain > 0.0 && st.gain > 0.0,
-            )
-        })
-        .collect()
-}
+use stemdeck_ui::StemdeckApp;
 
 #[test]
 fn a_session_opens_with_a_lane_per_stem() {
