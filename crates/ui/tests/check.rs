@@ -78,6 +78,7 @@ fn opening_a_stem_package_offers_the_check_and_shows_its_report() {
         audio: false,
         startup: Startup::Open(vec![dir.clone()]),
         demo: None,
+        open_requests: None,
     });
     let mut h = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
