@@ -657,24 +657,8 @@ impl StemdeckApp {
                         .text("Waveforms"),
                 );
             }
-            // Backend figures (load, device errors) live in View ▸ Diagnostics; only
-            // dropouts, which a producer hears, are mentioned here.
-            if let Some(e) = &self.engine {
-                let xruns = e.feedback().xruns();
-                if xruns > 0 {
-                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                        if ui
-                            .link(format!("{xruns} audio dropouts"))
-                            .on_hover_text(
-                                "The output device ran out of sound; see View > Diagnostics",
-                            )
-                            .clicked()
-                        {
-                            self.windows.diagnostics = true;
-                        }
-                    });
-                }
-            }
+            // Backend figures (load, xruns, device errors) are in View ▸ Diagnostics,
+            // not in front of every user.
         });
     }
 }
