@@ -402,11 +402,31 @@ impl StemdeckApp {
                 egui::Order::Foreground,
                 egui::Id::unique("drop-overlay"),
             ));
+            // Over a stem lane, audio files join that stem (see `drop_paths`).
+            let lane = ctx
+                .input(|i| i.pointer.latest_pos())
+                .and_then(|p| self.lane_rects.iter().find(|(_, r)| r.contains(p)))
+                .and_then(|(id, r)| {
+                    let doc = self.doc.as_ref()?;
+                    Some((doc.session.stem(*id)?.name.clone(), *r))
+                });
             painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(180));
+            let text = match &lane {
+                Some((name, r)) => {
+                    painter.rect_stroke(
+                        *r,
+                        4.0,
+                        egui::Stroke::new(3.0, egui::Color32::WHITE),
+                        egui::StrokeKind::Inside,
+                    );
+                    format!("Drop audio files to add them to {name}")
+                }
+                None => "Drop a folder, audio files or a session to open them".to_owned(),
+            };
             painter.text(
                 rect.center(),
                 egui::Align2::CENTER_CENTER,
-                "Drop a folder, audio files or a session to open them",
+                text,
                 egui::FontId::proportional(22.0),
                 egui::Color32::WHITE,
             );
@@ -662,24 +682,8 @@ impl StemdeckApp {
                         .text("Waveforms"),
                 );
             }
-            // Backend figures (load, device errors) live in View ▸ Diagnostics; only
-            // dropouts, which a producer hears, are mentioned here.
-            if let Some(e) = &self.engine {
-                let xruns = e.feedback().xruns();
-                if xruns > 0 {
-                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                        if ui
-                            .link(format!("{xruns} audio dropouts"))
-                            .on_hover_text(
-                                "The output device ran out of sound; see View > Diagnostics",
-                            )
-                            .clicked()
-                        {
-                            self.windows.diagnostics = true;
-                        }
-                    });
-                }
-            }
+            // Backend figures (load, xruns, device errors) are in View ▸ Diagnostics,
+            // not in front of every user.
         });
     }
 }
