@@ -17,6 +17,8 @@ from collections import Counter, defaultdict
 RULES = [
     ("open + probe files (before the block loop)",
      r"probe_session|Decoder::open|TrackStream::open|count_frames|load_many|Session::load"),
+    # The trim's spill files (render.rs `Spill`): written in pass 1, read back by the trim.
+    ("trim: spill files written / read back (kernel included)", r"Spill::"),
     ("write: write() syscalls (kernel)", r"ksys_write|vfs_write"),
     ("write: finish + rename", r"StemWriter::finish|WavWriter.*finalize|sys::fs::rename"),
     ("threads: hand-off, wake-up, yield (rayon barriers)",

@@ -135,13 +135,12 @@ pub fn import_files(files: &[PathBuf], title: &str) -> Result<Import, AudioError
     })
 }
 
-/// Read every track's file of a loaded session (same order as `session.tracks`).
+/// Read every track's file of a loaded session (same order as `session.tracks`), on
+/// every core.
 pub fn probe_session(session: &Session) -> Vec<Result<FileInfo, AudioError>> {
-    session
-        .tracks
-        .iter()
-        .map(|t| Decoder::open(&t.path).map(|d| d.info().clone()))
-        .collect()
+    crate::par_map(&session.tracks, |t| {
+        Decoder::open(&t.path).map(|d| d.info().clone())
+    })
 }
 
 /// Session length in frames at the session rate: the end of the longest track that is

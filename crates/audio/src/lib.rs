@@ -19,3 +19,24 @@ pub mod resample;
 pub mod stream;
 
 pub use error::AudioError;
+
+/// `f` over `items` on every core (one contiguous share per core), results in order.
+/// For opening or probing a session's files: each reads headers and may scan a whole
+/// file, so a big session opens in a fraction of the time. A panic in `f` is passed on.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, items.len().max(1));
+    let per = items.len().div_ceil(workers).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(per)
+            .map(|chunk| s.spawn(move || chunk.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}

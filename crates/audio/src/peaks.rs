@@ -1,7 +1,9 @@
 //! Waveform overviews for the track rows: the min and max of every `bucket` frames at the
-//! session rate, per channel, computed by streaming the track through [`TrackStream`] (so
-//! the overview lines up with what plays, resampled tracks included) on a worker thread,
-//! and kept in a disk cache ([`PeakCache`]) so reopening a session draws at once.
+//! session rate, per channel, computed from the file's own samples at its own rate (each
+//! bucket holds the source frames whose times fall in it, so the overview lines up with
+//! what plays on the session timeline, resampled tracks included, without the cost of
+//! resampling) on worker threads, and kept in a disk cache ([`PeakCache`]) so reopening
+//! a session draws at once.
 //!
 //! Drawing: [`Peaks::columns`] folds the buckets into as many columns as the row has
 //! pixels, for any range of the timeline, into a `Vec` the caller keeps between frames.
@@ -30,7 +32,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::AudioError;
-use crate::stream::TrackStream;
+use crate::decode::Decoder;
+use crate::resample::converted_len;
 
 /// The first 8 bytes of an encoded [`Peaks`].
 pub const MAGIC: [u8; 8] = *b"STDKPK1\0";
@@ -38,7 +41,7 @@ pub const MAGIC: [u8; 8] = *b"STDKPK1\0";
 pub const FORMAT_VERSION: u32 = 1;
 /// Bytes before the pairs: magic, version, bucket, rate, frames, channels.
 const HEADER_LEN: usize = 8 + 4 + 4 + 4 + 8 + 4;
-/// Frames pulled from the stream at a time by [`Peaks::compute`] (per channel: 128 KiB).
+/// Frames decoded at a time by [`Peaks::compute`] (per channel: 128 KiB).
 const BLOCK_FRAMES: usize = 32 * 1024;
 
 /// Min/max per bucket of `bucket` frames at the session rate, per channel (1 or 2).
@@ -51,7 +54,7 @@ pub struct Peaks {
     /// Frames per bucket (≥ 1).
     pub bucket: u32,
     pub session_rate: u32,
-    /// Track length at the session rate ([`TrackStream::len`]).
+    /// Track length at the session rate ([`crate::stream::TrackStream::len`]).
     pub frames: u64,
     /// Per channel, per bucket, `[min, max]`.
     pub channels: Vec<Vec<[f32; 2]>>,
@@ -104,11 +107,14 @@ impl MinMax {
 }
 
 impl Peaks {
-    /// Compute by streaming the file through `TrackStream::open(path, session_rate)` (so
-    /// the overview lines up with playback, resampled tracks included), block by block
-    /// with bounded memory (a block of [`BLOCK_FRAMES`] frames plus the result).
-    /// `progress` is set to the frames done (Relaxed) as it goes, out of
-    /// [`TrackStream::len`]; `cancel` is checked before every block
+    /// Compute from the file's own samples, decoded straight at its rate (no rate
+    /// conversion: an overview needs none), block by block with bounded memory (a block
+    /// of [`BLOCK_FRAMES`] frames plus the result). Bucket `b` holds the source frames
+    /// whose times fall in session frames `b × bucket .. (b + 1) × bucket`, so the
+    /// overview lines up with what plays on the session timeline ([`crate::stream::TrackStream::len`]
+    /// frames at the session rate); at the session's own rate the buckets hold exactly
+    /// the frames that play. `progress` is set to the frames done (Relaxed, session
+    /// frames) as it goes, out of that length; `cancel` is checked before every block
     /// ([`PeaksError::Cancelled`]). A `bucket` of 0 is taken as 1.
     pub fn compute(
         path: &Path,
@@ -122,61 +128,88 @@ impl Peaks {
         if cancel.load(Ordering::Relaxed) {
             return Err(PeaksError::Cancelled);
         }
-        let mut stream = TrackStream::open(path, session_rate)?;
-        let frames = stream.len();
-        let n_channels = stream.channels();
+        let mut decoder = Decoder::open(path)?;
+        let (source_frames, source_rate, n_channels) = {
+            let info = decoder.info();
+            (info.frames, info.sample_rate.max(1), info.channels)
+        };
+        let session = session_rate.max(1);
+        let frames = converted_len(source_frames, source_rate, session);
         let n_buckets = frames.div_ceil(u64::from(bucket));
+        // The first source frame of bucket `b` (the first whose time is at or after the
+        // bucket's start).
+        let start_of = |b: u64| -> u64 {
+            let num = u128::from(b) * u128::from(bucket) * u128::from(source_rate);
+            u64::try_from(num.div_ceil(u128::from(session))).unwrap_or(u64::MAX)
+        };
+        let to_session = |f: u64| -> u64 {
+            let t = u128::from(f) * u128::from(session) / u128::from(source_rate);
+            u64::try_from(t).unwrap_or(u64::MAX).min(frames)
+        };
         // Only a capacity hint: a file claiming absurd lengths must not abort here.
         let hint = usize::try_from(n_buckets).unwrap_or(0).min(1 << 24);
         let mut channels: Vec<Vec<[f32; 2]>> = vec![Vec::with_capacity(hint); n_channels];
         let mut acc = vec![MinMax::EMPTY; n_channels];
         let mut bufs = vec![vec![0.0f32; BLOCK_FRAMES]; n_channels];
-        let bucket_len = bucket as usize;
-        // Frames already folded into the current (unfinished) bucket.
-        let mut in_bucket = 0usize;
-        let mut done = 0u64;
+        // The bucket being filled, the source frame it ends at, frames in it so far.
+        let mut b = 0u64;
+        let mut end = start_of(1);
+        let mut in_bucket = 0u64;
+        // Source frames read.
+        let mut pos = 0u64;
 
-        while done < frames {
+        while b < n_buckets {
             if cancel.load(Ordering::Relaxed) {
                 return Err(PeaksError::Cancelled);
             }
-            let n =
-                usize::try_from(frames - done).map_or(BLOCK_FRAMES, |left| left.min(BLOCK_FRAMES));
-            {
+            let n = {
                 // One small Vec per block (of BLOCK_FRAMES frames): negligible.
-                let mut slices: Vec<&mut [f32]> = bufs
-                    .iter_mut()
-                    .map(|b| b.get_mut(..n).unwrap_or_default())
-                    .collect();
-                stream.read(&mut slices)?;
+                let mut slices: Vec<&mut [f32]> =
+                    bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
+                decoder.read(&mut slices)?
+            };
+            if n == 0 {
+                break;
             }
-
-            let mut i = 0;
-            while i < n {
-                let take = (bucket_len - in_bucket).min(n - i);
+            let mut i = 0usize;
+            while i < n && b < n_buckets {
+                let left = end.saturating_sub(pos + i as u64);
+                let take = usize::try_from(left).unwrap_or(usize::MAX).min(n - i);
                 for (a, buf) in acc.iter_mut().zip(&bufs) {
                     for &s in buf.get(i..i + take).unwrap_or_default() {
                         a.add(s);
                     }
                 }
-                in_bucket += take;
+                in_bucket += take as u64;
                 i += take;
-                if in_bucket == bucket_len {
+                if pos + i as u64 >= end {
                     for (a, out) in acc.iter_mut().zip(&mut channels) {
                         out.push(a.get());
                         *a = MinMax::EMPTY;
                     }
                     in_bucket = 0;
+                    b += 1;
+                    end = start_of(b + 1);
                 }
             }
-            done += n as u64;
-            progress.store(done, Ordering::Relaxed);
+            pos += n as u64;
+            progress.store(to_session(pos), Ordering::Relaxed);
         }
-        if in_bucket > 0 {
-            for (a, out) in acc.iter().zip(&mut channels) {
-                out.push(a.get());
+        if b < n_buckets {
+            // The last bucket (partial), or a file that ends before its header said
+            // (playback gives silence there, as here).
+            let short = pos < source_frames;
+            for (a, out) in acc.iter_mut().zip(&mut channels) {
+                if in_bucket > 0 || short {
+                    if short {
+                        a.add(0.0);
+                    }
+                    out.push(a.get());
+                }
+                out.resize(usize::try_from(n_buckets).unwrap_or(0), [0.0, 0.0]);
             }
         }
+        progress.store(frames, Ordering::Relaxed);
         Ok(Peaks {
             bucket,
             session_rate,

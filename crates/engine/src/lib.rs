@@ -87,6 +87,14 @@ pub struct Engine {
     backlog: Vec<Command>,
 }
 
+/// Open every track of `session` at its rate, in track order, on every core (opening
+/// reads headers and may scan a whole MP3: for a big session, most of the time before
+/// playback can start).
+fn open_all(session: &Session) -> Vec<Result<TrackStream, stemdeck_audio::AudioError>> {
+    let rate = session.sample_rate;
+    stemdeck_audio::par_map(&session.tracks, |t| TrackStream::open(&t.path, rate))
+}
+
 /// Which commands replace each other in the backlog.
 fn kind(cmd: &Command) -> u8 {
     match cmd {
@@ -103,8 +111,8 @@ impl Engine {
         let rate = session.sample_rate;
         let (events_tx, events) = channel();
         let mut streams = Vec::with_capacity(session.tracks.len());
-        for (i, t) in session.tracks.iter().enumerate() {
-            match TrackStream::open(&t.path, rate) {
+        for (i, opened) in open_all(session).into_iter().enumerate() {
+            match opened {
                 Ok(s) => streams.push(Some(s)),
                 Err(e) => {
                     events_tx

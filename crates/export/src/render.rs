@@ -16,13 +16,15 @@
 //!    relative levels are kept and the stems still add up to the master. Without it,
 //!    the export stops ([`ExportError::WouldClip`]) and leaves nothing behind. Pass 1 is
 //!    the analysis pass: when nothing clips (the usual case) its files are the result.
-//!    With `--trim auto` and an integer format, pass 1 also keeps every output's float
-//!    blocks (after rate conversion, before the gain) in a temporary spill file beside
-//!    the outputs ([`Spill`]); once a file clips it stops writing and measuring and only
-//!    spills, and the trim requantises the spills with the common gain: nothing is
-//!    decoded twice. The files and measurements are those a second render with the gain
-//!    gives, bit for bit (the gain is applied to the same floats, the meters and the
-//!    dither see the same samples in the same order; tests/trim_bytes.rs).
+//!    With `--trim auto` and an integer format, once a file clips pass 1 stops writing
+//!    and measuring and keeps every output's float blocks (after rate conversion, before
+//!    the gain) in a temporary spill file beside the outputs ([`Spill`]); the blocks
+//!    before the first clip (usually a few) are rendered again into a second spill, and
+//!    the trim requantises the spills with the common gain: the rest of the song is not
+//!    decoded twice, and an export that needs no trim spills nothing. The files and
+//!    measurements are those a second render with the gain gives, bit for bit (the gain
+//!    is applied to the same floats, the meters and the dither see the same samples in
+//!    the same order; tests/trim_bytes.rs).
 //! 3. **Verify** (the null test): the written stem files and the master are decoded
 //!    again, summed and compared. Without a master file, the same comparison is made
 //!    during the render against the in-memory master.
@@ -557,6 +559,7 @@ pub fn export_delivery(
         source,
     })?;
     let job = Job {
+        session,
         layout: &layout,
         song_frames,
         frames,
@@ -739,6 +742,7 @@ pub fn format_db(level_db: f64) -> String {
 
 /// One export run over the decoded tracks.
 struct Job<'a> {
+    session: &'a Session,
     layout: &'a Layout,
     song_frames: u64,
     /// Frames in every file.
@@ -757,7 +761,7 @@ type RunResult = (
 impl Job<'_> {
     fn run(
         &self,
-        streams: &mut [Option<TrackStream>],
+        streams: &mut Vec<Option<TrackStream>>,
         trim: TrimMode,
     ) -> Result<RunResult, ExportError> {
         let layout = self.layout;
@@ -769,7 +773,7 @@ impl Job<'_> {
         let started = Instant::now();
         // Only an integer file can clip, and only `--trim auto` goes on when one does.
         let spill = trim == TrimMode::Auto && layout.format.is_integer();
-        let mut pass = self.render(streams, spill, &mut counter)?;
+        let mut pass = self.render(streams, Render::Deliver { spill }, &mut counter)?;
         stage_time("render", started);
 
         // The analysis: did any integer file clip, and how loud is the loudest file?
@@ -804,9 +808,18 @@ impl Job<'_> {
             // Every file again, from pass 1's spilled floats, with the common gain
             // (pass 1's files, if any are left, are deleted).
             gain_db = needed_db;
+            let started = Instant::now();
+            if let Some(blocks) = pass.spilled_from.filter(|b| *b > 0) {
+                // The blocks written before the first clip: rendered again, spilled.
+                *streams = open_streams(self.session, &layout.plan, &layout.variant_plans)?;
+                counter.total += pass.delivered;
+                let prefix = self.render(streams, Render::Prefix { blocks }, &mut counter)?;
+                for (c, p) in pass.chains.iter_mut().zip(prefix.chains) {
+                    c.prefix = p.spill;
+                }
+            }
             counter.total += self.frames;
             let gain = 10f64.powf(gain_db / 20.0) as f32;
-            let started = Instant::now();
             pass = self.requantise(pass, gain, &mut counter)?;
             stage_time("trim (requantise)", started);
             trim_message = format!(
@@ -838,6 +851,7 @@ impl Job<'_> {
         // Complete every file under its temporary name (the spills go: not needed now).
         for chain in &mut pass.chains {
             chain.spill = None;
+            chain.prefix = None;
         }
         let memory_null = pass.memory_null;
         let mut reports = Vec::new();
@@ -883,51 +897,72 @@ impl Job<'_> {
         Ok((reports, trim_report, Some(null), pending))
     }
 
-    /// One pass over the decoded tracks: every output rendered, measured and written.
-    /// With `spill`, every output's blocks are also kept in its [`Spill`], and once a
-    /// file has clipped (a trim is then certain) nothing more is measured or written:
-    /// only spilled, for [`Self::requantise`].
+    /// One pass over the decoded tracks. [`Render::Deliver`]: every output rendered,
+    /// measured and written; with `spill`, once a file has clipped (a trim is then
+    /// certain) nothing more is measured or written: every output's blocks go to its
+    /// [`Spill`] instead, for [`Self::requantise`]. [`Render::Prefix`]: only the first
+    /// `blocks` blocks, into spills (the blocks written before that clip).
     fn render(
         &self,
         streams: &mut [Option<TrackStream>],
-        spill: bool,
+        mode: Render,
         counter: &mut Counter,
     ) -> Result<Pass, ExportError> {
         let layout = self.layout;
-        let stage = Stage::Render;
+        let (spill, prefix, stage) = match mode {
+            Render::Deliver { spill } => (spill, None, Stage::Render),
+            Render::Prefix { blocks } => (true, Some(blocks), Stage::Trim),
+        };
+        let suffix = if prefix.is_some() { "f32-first" } else { "f32" };
+        let spill_path = |spec: Option<&OutputSpec>| match spec {
+            Some(spec) => temp_path_for(&spec.path.with_extension(suffix)),
+            None => layout
+                .out_dir
+                .join(format!(".stemdeck-master.{suffix}.partial")),
+        };
         let mut chains = Vec::new();
         for spec in &layout.outputs {
-            let writer =
-                StemWriter::create(spec.path.clone(), layout.format, layout.out_rate, spec.seed)?;
-            let spill = spill
-                .then(|| Spill::create(temp_path_for(&spec.path.with_extension("f32"))))
-                .transpose()?;
+            let writer = match prefix {
+                None => Some(StemWriter::create(
+                    spec.path.clone(),
+                    layout.format,
+                    layout.out_rate,
+                    spec.seed,
+                )?),
+                Some(_) => None,
+            };
             chains.push(Chain::new(
                 Some(spec.clone()),
                 spec.source,
                 layout,
                 self.frames,
-                Some(writer),
-                spill,
+                writer,
+                None,
             )?);
         }
         // Without a master file, the master is still rendered (in memory) for the null test.
         let memory_master = !layout.has_master_file();
         if memory_master {
-            let spill = spill
-                .then(|| Spill::create(layout.out_dir.join(".stemdeck-master.f32.partial")))
-                .transpose()?;
             chains.push(Chain::new(
                 None,
                 Source::Master,
                 layout,
                 self.frames,
                 None,
-                spill,
+                None,
             )?);
         }
-        // Set once a file has clipped in a spilling pass.
+        if prefix.is_some() {
+            for c in &mut chains {
+                c.stop_delivering();
+                c.spill = Some(Spill::create(spill_path(c.spec.as_ref()))?);
+            }
+        }
+        // Set once a file has clipped in a spilling pass; the blocks delivered before.
         let mut would_clip = false;
+        let mut spilled_from = None;
+        let mut blocks = 0usize;
+        let mut delivered = 0u64;
 
         // Two sets of input blocks: while block k is mixed, converted, measured and
         // written from one, block k+1 is decoded into the other (see `decode_block`).
@@ -979,7 +1014,7 @@ impl Job<'_> {
         if let (true, n) = block_at(0) {
             decode_block(streams, &mut inputs, n)?;
         }
-        while !chains.iter().all(Chain::done) {
+        while !chains.iter().all(Chain::done) && prefix.is_none_or(|p| blocks < p) {
             if self.cancel.load(Ordering::Relaxed) {
                 return Err(ExportError::Cancelled);
             }
@@ -1043,11 +1078,15 @@ impl Job<'_> {
             decoded?;
             std::mem::swap(&mut inputs, &mut next_inputs);
             fed += n as u64;
-            if spill && !would_clip && chains.iter().any(|c| c.clipped() > 0) {
+            blocks += 1;
+            if spill && prefix.is_none() && !would_clip && chains.iter().any(|c| c.clipped() > 0) {
                 // The trim will write every file again: from here on, spill only.
                 would_clip = true;
+                spilled_from = Some(blocks);
+                delivered = chains.first().map_or(0, |c| c.produced);
                 for c in &mut chains {
                     c.stop_delivering();
+                    c.spill = Some(Spill::create(spill_path(c.spec.as_ref()))?);
                 }
             }
             if memory_master && !would_clip {
@@ -1069,6 +1108,8 @@ impl Job<'_> {
             chains,
             memory_null,
             would_clip,
+            spilled_from,
+            delivered,
         })
     }
 
@@ -1106,11 +1147,11 @@ impl Job<'_> {
                     ));
                 }
             }
+            if let Some(prefix) = &mut c.prefix {
+                prefix.rewind()?;
+            }
         }
-        let blocks = chains
-            .first()
-            .and_then(|c| c.spill.as_ref())
-            .map_or(0, |s| s.blocks.len());
+        let blocks = chains.first().map_or(0, Chain::spilled_blocks);
         let memory_master = !layout.has_master_file();
         let mut memory_null = 0.0f64;
         for k in 0..blocks {
@@ -1136,6 +1177,8 @@ impl Job<'_> {
             chains,
             memory_null,
             would_clip: false,
+            spilled_from: None,
+            delivered: 0,
         })
     }
 
@@ -1395,6 +1438,19 @@ struct Pass {
     memory_null: f64,
     /// A file clipped and the pass stopped writing (spilling on for the trim).
     would_clip: bool,
+    /// Blocks of the pass delivered (written) before it went on spilling only.
+    spilled_from: Option<usize>,
+    /// Frames of each file written before that.
+    delivered: u64,
+}
+
+/// What a render pass does.
+#[derive(Clone, Copy)]
+enum Render {
+    /// Write and measure every file; with `spill`, spill only once a file clips.
+    Deliver { spill: bool },
+    /// Only the first `blocks` blocks, into spills.
+    Prefix { blocks: usize },
 }
 
 /// One output's blocks as rendered in pass 1 (after rate conversion, before the gain),
@@ -1512,13 +1568,18 @@ struct Chain {
     source: Source,
     conv: Option<Converter>,
     gain: f32,
-    /// Pass 1's blocks, kept for the trim (`--trim auto`, integer formats).
+    /// Pass 1's blocks from the first clip on, kept for the trim (`--trim auto`,
+    /// integer formats).
     spill: Option<Spill>,
+    /// The blocks before the first clip, rendered again for the trim.
+    prefix: Option<Spill>,
     writer: Option<StemWriter>,
     meter: Option<ebur128::EbuR128>,
     true_peak: Option<TruePeakMeter>,
     produced: u64,
     target: u64,
+    /// The writer's float peak when it stopped (the file went: a trim is coming).
+    written_peak: f32,
     /// This block's output (planar, after the gain).
     out: [Vec<f32>; 2],
 }
@@ -1551,11 +1612,13 @@ impl Chain {
             conv,
             gain: 1.0,
             spill,
+            prefix: None,
             writer,
             meter,
             true_peak,
             produced: 0,
             target,
+            written_peak: 0.0,
             out: [
                 Vec::with_capacity(BLOCK_FRAMES * 2),
                 Vec::with_capacity(BLOCK_FRAMES * 2),
@@ -1571,26 +1634,46 @@ impl Chain {
         self.writer.as_ref().map_or(0, StemWriter::clipped)
     }
 
-    /// The highest absolute value sent to the file (before conversion to integers).
+    /// The highest absolute value sent to the file (before conversion to integers):
+    /// what was written, then what was spilled.
     fn float_peak(&self) -> f32 {
-        match (&self.spill, &self.writer) {
-            (Some(spill), _) => spill.peak,
-            (None, Some(w)) => w.peak(),
-            (None, None) => 0.0,
-        }
+        let written = self
+            .writer
+            .as_ref()
+            .map_or(self.written_peak, StemWriter::peak);
+        written.max(self.spill.as_ref().map_or(0.0, |s| s.peak))
+    }
+
+    /// Blocks kept for the trim: the first ones, then from the first clip on.
+    fn spilled_blocks(&self) -> usize {
+        [&self.prefix, &self.spill]
+            .iter()
+            .filter_map(|s| s.as_ref())
+            .map(|s| s.blocks.len())
+            .sum()
     }
 
     /// Only spill from now on: the file (deleted), its meters and its writing go.
     fn stop_delivering(&mut self) {
+        if let Some(w) = &self.writer {
+            self.written_peak = w.peak();
+        }
         self.writer = None;
         self.meter = None;
         self.true_peak = None;
     }
 
-    /// Block `k` of the spill through the gain, the meters and the writer.
+    /// Spilled block `k` (counting the first blocks, then the rest) through the gain,
+    /// the meters and the writer.
     fn replay(&mut self, k: usize) -> Result<(), ExportError> {
         let [out_l, out_r] = &mut self.out;
-        match &mut self.spill {
+        let first = self.prefix.as_ref().map_or(0, |p| p.blocks.len());
+        let (spill, k) = if k < first {
+            (self.prefix.as_mut(), k)
+        } else {
+            (self.spill.as_mut(), k - first)
+        };
+        match spill {
             Some(spill) => {
                 let n = spill.blocks.get(k).copied().unwrap_or(0);
                 spill.read(n, out_l, out_r)?;

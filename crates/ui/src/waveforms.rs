@@ -1,11 +1,12 @@
-//! Waveform overviews, computed off the UI thread (one worker, track after track) and
-//! cached on disk, so opening a session is instant and reopening it faster still.
+//! Waveform overviews, computed off the UI thread (a worker per core, the tracks at the
+//! top of the lanes first) and cached on disk, so opening a session is instant and
+//! reopening it faster still.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, unbounded};
 use stemdeck_audio::peaks::{PeakCache, Peaks};
@@ -48,19 +49,32 @@ impl Default for Waveforms {
 }
 
 impl Waveforms {
-    /// Start computing the overviews of every track of `session` not known yet.
+    /// Start computing the overviews of every track of `session` not known yet: in the
+    /// order the lanes show them (stem by stem, then the unassigned tracks), so the rows
+    /// at the top of the window come first, on as many worker threads as there are cores
+    /// (each track decoded once at its own rate: see [`Peaks::compute`]).
     pub fn load(&mut self, session: &Session, lengths: &[u64]) {
         self.cancel.store(true, Ordering::Relaxed);
         self.cancel = Arc::new(AtomicBool::new(false));
         let rate = session.sample_rate;
         self.peaks.retain(|_, p| p.session_rate == rate);
-        let todo: Vec<(PathBuf, u64)> = session
-            .tracks
+        let lane_order = session
+            .stems
             .iter()
-            .zip(lengths.iter().copied().chain(std::iter::repeat(0)))
-            .filter(|(t, _)| !self.peaks.contains_key(&t.path))
-            .map(|(t, len)| (t.path.clone(), len))
-            .collect();
+            .flat_map(|s| s.tracks.iter().copied())
+            .chain(session.unassigned_tracks().map(|t| t.id));
+        let mut todo: Vec<(PathBuf, u64)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for id in lane_order.chain(session.tracks.iter().map(|t| t.id)) {
+            let Some(i) = session.tracks.iter().position(|t| t.id == id) else {
+                continue;
+            };
+            let path = &session.tracks[i].path;
+            if self.peaks.contains_key(path) || !seen.insert(path.clone()) {
+                continue;
+            }
+            todo.push((path.clone(), lengths.get(i).copied().unwrap_or(0)));
+        }
         self.total = todo.iter().map(|(_, l)| *l).sum::<u64>().max(1);
         self.progress = Arc::new(AtomicU64::new(0));
         self.pending = todo.len();
@@ -70,30 +84,44 @@ impl Waveforms {
         }
         let (tx, rx) = unbounded();
         self.rx = Some(rx);
-        let cancel = Arc::clone(&self.cancel);
-        let progress = Arc::clone(&self.progress);
-        std::thread::Builder::new()
-            .name("stemdeck-waveforms".into())
-            .spawn(move || {
-                let cache = PeakCache::default_dir().map(PeakCache::new);
-                let mut done_before = 0;
-                for (path, len) in todo {
-                    if cancel.load(Ordering::Relaxed) {
-                        return;
+        let workers = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(todo.len());
+        let todo = Arc::new(todo);
+        let next = Arc::new(AtomicUsize::new(0));
+        let cache = PeakCache::default_dir().map(PeakCache::new);
+        for k in 0..workers {
+            let (todo, next, tx, cache) = (
+                Arc::clone(&todo),
+                Arc::clone(&next),
+                tx.clone(),
+                cache.clone(),
+            );
+            let cancel = Arc::clone(&self.cancel);
+            let progress = Arc::clone(&self.progress);
+            std::thread::Builder::new()
+                .name(format!("stemdeck-waveforms-{k}"))
+                .spawn(move || {
+                    // Tracks in turn, in the order given, shared between the workers.
+                    while let Some((path, len)) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        if cancel.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let track_progress = AtomicU64::new(0);
+                        let result = match &cache {
+                            Some(c) => {
+                                c.get_or_compute(path, rate, BUCKET, &track_progress, &cancel)
+                            }
+                            None => Peaks::compute(path, rate, BUCKET, &track_progress, &cancel),
+                        };
+                        progress.fetch_add(*len, Ordering::Relaxed);
+                        if tx.send((path.clone(), result.ok())).is_err() {
+                            return;
+                        }
                     }
-                    let track_progress = AtomicU64::new(0);
-                    let result = match &cache {
-                        Some(c) => c.get_or_compute(&path, rate, BUCKET, &track_progress, &cancel),
-                        None => Peaks::compute(&path, rate, BUCKET, &track_progress, &cancel),
-                    };
-                    done_before += len;
-                    progress.store(done_before, Ordering::Relaxed);
-                    if tx.send((path, result.ok())).is_err() {
-                        return;
-                    }
-                }
-            })
-            .ok();
+                })
+                .ok();
+        }
     }
 
     /// Take finished overviews; true when something new arrived.
