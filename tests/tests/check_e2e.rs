@@ -142,17 +142,19 @@ fn check_a_good_package_then_a_broken_one_then_repair_it() {
     assert_eq!(json["usable"], true);
     assert_eq!(json["files"].as_array().unwrap().len(), 6);
     assert_eq!(json["master"], "00 Neon Harbour - Master.wav");
-    assert_eq!(json["problems"].as_array().unwrap().len(), 0);
+    // Only notes (the demo's Bass and FX stems are centred mono tracks: L = R).
+    let problems = json["problems"].as_array().unwrap();
+    assert!(
+        problems.iter().all(|p| p["severity"] == "note"),
+        "{problems:?}"
+    );
 
     // Broken: drums 400 samples late, vocals inverted, instruments at 48 kHz.
     let good_drums = tmp.path().join("good drums.wav");
     std::fs::copy(stem(&pkg, "Drums"), &good_drums).unwrap();
     let (_, frames) = sox_info(&good_drums);
     let drums = stem(&pkg, "Drums");
-    sox_in_place(
-        &drums,
-        &["pad", "400s", "0", "trim", "0", &format!("{frames}s")],
-    );
+    sox_in_place(&drums, &["pad", "400s", "trim", "0", &format!("{frames}s")]);
     let vocals = stem(&pkg, "Vocals");
     sox_in_place(&vocals, &["vol", "-1"]);
     let keys = stem(&pkg, "Instruments");

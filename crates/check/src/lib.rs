@@ -960,16 +960,26 @@ fn problems(r: &Report, monos: &[Vec<f32>]) -> Vec<Problem> {
             })
             .map(|f| f.file.as_str())
             .collect();
-        let file = if culprits.is_empty() {
-            n.master.clone()
-        } else {
-            culprits.join(", ")
-        };
-        add(
-            &file,
-            ProblemKind::NullTest,
-            format!("null test: {}", n.message),
-        );
+        let level = n
+            .residual_peak_dbfs
+            .map_or_else(|| "-inf".to_owned(), |d| format!("{d:.1}"));
+        if culprits.is_empty() {
+            add(
+                &n.master,
+                ProblemKind::NullTest,
+                format!("null test: {}", n.message),
+            );
+        }
+        for file in culprits {
+            add(
+                file,
+                ProblemKind::NullTest,
+                format!(
+                    "the stems do not add up to the master (null test: residual {level} dBFS), \
+                     this stem among the causes"
+                ),
+            );
+        }
     }
     for finding in &r.sheet.findings {
         add(&finding.file, ProblemKind::Sheet, finding.message.clone());

@@ -62,10 +62,7 @@ impl Report {
                 "  {:<36} {:<12} {:<16} {:>6} {:>3} {:>10} {:>11} {:>22}",
                 clip(&f.file, 36),
                 stem,
-                clip(
-                    &format!("{}{bits}", f.format.split('/').next().unwrap_or("")),
-                    16
-                ),
+                clip(&format!("{}{bits}", container_name(&f.format)), 16),
                 f.sample_rate,
                 f.channels,
                 format_length(f.frames, f.sample_rate),
@@ -140,6 +137,14 @@ impl Report {
             );
         }
         s
+    }
+}
+
+/// "WAV", "FLAC", "MP3"… from "wave/pcm_s24le", "flac/flac".
+fn container_name(format: &str) -> String {
+    match format.split('/').next().unwrap_or_default() {
+        "wave" | "riff" => "WAV".to_owned(),
+        other => other.to_uppercase(),
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crossbeam_channel::{Receiver, bounded};
 use egui::{Color32, Rect, Stroke, pos2};
-use stemdeck_check::{CheckOptions, FileKind, FixReport, Report};
+use stemdeck_check::{CheckOptions, FileKind, FixReport, Report, Severity};
 
 use crate::app::{Level, StemdeckApp};
 
@@ -154,7 +154,7 @@ impl StemdeckApp {
             let mut dismiss = false;
             egui::Panel::top("check-offer").show(ui, |ui| {
                 ui.horizontal(|ui| {
-                    ui.colored_label(WARN, "●");
+                    ui.colored_label(WARN, "!");
                     ui.label(
                         "This folder looks like a stem package. Check that the stems line up, \
                          have one length and rate, and add up to the master?",
@@ -179,6 +179,7 @@ impl StemdeckApp {
         }
         egui::Panel::right("check-report")
             .resizable(true)
+            .min_size(300.0)
             .default_size(380.0)
             .show(ui, |ui| self.check_report_ui(ui));
     }
@@ -264,7 +265,12 @@ impl StemdeckApp {
                 ui.strong("Problems");
                 for p in &report.problems {
                     ui.horizontal_wrapped(|ui| {
-                        ui.colored_label(if p.fatal { BAD } else { WARN }, "●");
+                        let (color, word) = match p.severity {
+                            Severity::Error => (BAD, "error"),
+                            Severity::Warning => (WARN, "warning"),
+                            Severity::Note => (Color32::GRAY, "note"),
+                        };
+                        ui.colored_label(color, word);
                         ui.label(format!("{}: {}", p.file, p.message));
                     });
                 }
@@ -368,12 +374,13 @@ pub(crate) fn waveform_marks_ui(
             Stroke::new(1.5, WARN),
         );
     }
-    if report.problems_of(&f.file).next().is_some() {
+    let words = problem_words(report, &f.file);
+    if !words.is_empty() {
         let fatal = report.problems_of(&f.file).any(|p| p.fatal);
         painter.text(
             wave.right_top() + egui::vec2(-4.0, 2.0),
             egui::Align2::RIGHT_TOP,
-            format!("⚠ {}", problem_words(report, &f.file)),
+            format!("! {words}"),
             font,
             if fatal { BAD } else { WARN },
         );
@@ -383,7 +390,10 @@ pub(crate) fn waveform_marks_ui(
 /// The kinds of problem of a file, as short words ("misaligned, clipping").
 fn problem_words(report: &Report, file: &str) -> String {
     let mut words: Vec<String> = Vec::new();
-    for p in report.problems_of(file) {
+    for p in report
+        .problems_of(file)
+        .filter(|p| p.severity != Severity::Note)
+    {
         let w = serde_json::to_value(p.kind)
             .ok()
             .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
