@@ -14,6 +14,11 @@ fn main() -> ExitCode {
     // file as damaged in one line. Rust's default hook would print the panic as well.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        if closed_stdout(info) {
+            // `stemdeck info … | head`: the reader has gone, as for any Unix tool that
+            // is killed by SIGPIPE (Rust ignores the signal, so println! panics instead).
+            std::process::exit(141);
+        }
         if !stemdeck_audio::decode::panic_is_guarded() {
             default_hook(info);
         }
@@ -27,6 +32,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether a panic is println!'s on a closed pipe.
+fn closed_stdout(info: &std::panic::PanicHookInfo<'_>) -> bool {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
 }
 
 /// The error and its causes on one line, without repeating a cause the message
