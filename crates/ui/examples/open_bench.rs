@@ -69,6 +69,7 @@ fn run(session: &PathBuf, play_secs: f64) -> Run {
         audio: false,
         startup: Startup::Open(vec![session.clone()]),
         demo: None,
+        open_requests: None,
     });
     let open = t0.elapsed();
     let mut processor = app
