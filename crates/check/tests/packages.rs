@@ -525,3 +525,34 @@ fn without_a_master_a_late_stem_is_never_given_a_wrong_offset() {
         r.text()
     );
 }
+
+/// Recorded stems share sound (the drums bleed into every microphone): then the sum of
+/// the other stems does place a late stem, without a master, to the sample.
+#[test]
+fn without_a_master_a_late_stem_sharing_sound_with_the_others_is_found() {
+    let (_t, dir) = package(false);
+    let drums = stem(&dir, "Drums");
+    let mut bleed: Vec<Vec<i32>> = Vec::new();
+    modify(&drums, |p| bleed = p.clone());
+    for other in ["Bass", "Vocals", "Instruments", "FX"] {
+        modify(&stem(&dir, other), |p| {
+            for (c, b) in p.iter_mut().zip(&bleed) {
+                for (s, d) in c.iter_mut().zip(b) {
+                    *s += d / 10; // −20 dB of drums in every other stem
+                }
+            }
+        });
+    }
+    let vox = stem(&dir, "Vocals");
+    delay(&vox, 300);
+    let r = run_check(&dir);
+    let v = r.files.iter().find(|f| f.file == name(&vox)).unwrap();
+    let a = v.alignment.as_ref().unwrap();
+    assert!(a.reliable && a.offset_samples == 300, "{a:?}\n{}", r.text());
+    assert_eq!(r.failing_files(), [name(&vox)], "{}", r.text());
+    assert!(
+        kinds_of(&r, &name(&vox)).contains(&ProblemKind::Misaligned),
+        "{}",
+        r.text()
+    );
+}
