@@ -9,7 +9,9 @@
 use std::time::Instant;
 
 use stemdeck_effects::Chain;
-use stemdeck_effects::dynamics::{CompressorStage, LimiterStage, LookaheadDelay, apply_gain};
+use stemdeck_effects::dynamics::{
+    CompressorStage, GainStage as _, LimiterStage, LookaheadDelay, apply_gain,
+};
 use stemdeck_session::effects::*;
 
 const RATE: u32 = 48_000;

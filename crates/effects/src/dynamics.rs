@@ -13,6 +13,31 @@ use crate::smooth::{Ramp, db_to_gain, glide_frames, time_coefficient};
 /// The frames one call of a gain stage handles at most (the callers' chunk).
 pub const CHUNK: usize = 256;
 
+/// A gain stage: the gain to multiply each frame by, computed from a key signal. The
+/// master bus keys one from the full mix and applies its curve to every stem.
+pub trait GainStage {
+    fn gain_curve(&mut self, key_l: &[f32], key_r: &[f32], gains: &mut [f32]);
+}
+
+/// An insert keyed from its own signal: in chunks, the stage's curve from the input,
+/// then (for a look-ahead) the input delayed, then the curve multiplied in.
+fn process_self_keyed(
+    stage: &mut impl GainStage,
+    mut delay: Option<&mut LookaheadDelay>,
+    left: &mut [f32],
+    right: &mut [f32],
+) {
+    let mut gains = [0f32; CHUNK];
+    for (l, r) in left.chunks_mut(CHUNK).zip(right.chunks_mut(CHUNK)) {
+        let g = &mut gains[..l.len()];
+        stage.gain_curve(l, r, g);
+        if let Some(d) = delay.as_deref_mut() {
+            d.process(l, r);
+        }
+        apply_gain(l, r, g);
+    }
+}
+
 /// Multiply `gains` into a stereo block.
 #[inline]
 pub fn apply_gain(left: &mut [f32], right: &mut [f32], gains: &[f32]) {
@@ -97,9 +122,11 @@ impl CompressorStage {
             slope * over
         }
     }
+}
 
+impl GainStage for CompressorStage {
     /// The gain to multiply each frame by, keyed from `key_l`/`key_r`.
-    pub fn gain_curve(&mut self, key_l: &[f32], key_r: &[f32], gains: &mut [f32]) {
+    fn gain_curve(&mut self, key_l: &[f32], key_r: &[f32], gains: &mut [f32]) {
         for ((l, r), g) in key_l.iter().zip(key_r).zip(gains.iter_mut()) {
             let x = peak(*l, *r);
             // f32 log2/exp2 here: the per-sample level and gain are the compressor's
@@ -151,12 +178,7 @@ impl Compressor {
     }
 
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        let mut gains = [0f32; CHUNK];
-        for (l, r) in left.chunks_mut(CHUNK).zip(right.chunks_mut(CHUNK)) {
-            let g = &mut gains[..l.len()];
-            self.stage.gain_curve(l, r, g);
-            apply_gain(l, r, g);
-        }
+        process_self_keyed(&mut self.stage, None, left, right);
     }
 }
 
@@ -314,8 +336,10 @@ impl LimiterStage {
         self.pos = 0;
         self.held = 1.0;
     }
+}
 
-    pub fn gain_curve(&mut self, key_l: &[f32], key_r: &[f32], gains: &mut [f32]) {
+impl GainStage for LimiterStage {
+    fn gain_curve(&mut self, key_l: &[f32], key_r: &[f32], gains: &mut [f32]) {
         let size = self.window.len();
         for ((l, r), g) in key_l.iter().zip(key_r).zip(gains.iter_mut()) {
             let ceiling = self.ceiling.next();
@@ -432,13 +456,7 @@ impl Limiter {
     }
 
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        let mut gains = [0f32; CHUNK];
-        for (l, r) in left.chunks_mut(CHUNK).zip(right.chunks_mut(CHUNK)) {
-            let g = &mut gains[..l.len()];
-            self.stage.gain_curve(l, r, g);
-            self.delay.process(l, r);
-            apply_gain(l, r, g);
-        }
+        process_self_keyed(&mut self.stage, Some(&mut self.delay), left, right);
     }
 }
 

@@ -2,7 +2,7 @@
 //! without clicks, the limiter's ceiling, and the master's keyed gain applied to stems.
 
 use assert_no_alloc::{AllocDisabler, assert_no_alloc};
-use stemdeck_effects::dynamics::{LimiterStage, LookaheadDelay, apply_gain};
+use stemdeck_effects::dynamics::{GainStage as _, LimiterStage, LookaheadDelay, apply_gain};
 use stemdeck_effects::{Chain, NeedsRebuild};
 use stemdeck_session::effects::*;
 
