@@ -504,7 +504,7 @@ pub fn check(dir: &Path, opts: &CheckOptions) -> Result<Report, CheckError> {
     let stems: Vec<usize> = (0..files.len())
         .filter(|&i| kinds.get(i) == Some(&FileKind::Stem))
         .collect();
-    let lags: Vec<(usize, Option<Lag>)> = stems
+    let mut lags: Vec<(usize, Option<Lag>)> = stems
         .par_iter()
         .map(|&i| {
             let Some(stem) = monos.get(i) else {
@@ -525,6 +525,50 @@ pub fn check(dir: &Path, opts: &CheckOptions) -> Result<Report, CheckError> {
     } else {
         MIN_OTHERS_CORRELATION
     };
+    let trusted = |lag: &Lag| {
+        lag.correlation.abs() >= min_corr
+            && (master.is_some() || lag.distinctness >= MIN_OTHERS_DISTINCTNESS)
+    };
+    // Without a master, several stems found off against the sum of the others cannot
+    // all be right: with two stems, or one loud stem that dominates the sum, each is
+    // "late" against the other. Offsets are then only relative: measure every stem
+    // against one reference, the loudest, which keeps its place.
+    let moved = lags
+        .iter()
+        .filter(|(_, l)| {
+            l.as_ref()
+                .is_some_and(|l| trusted(l) && l.offset.abs() > ALIGN_TOLERANCE_FRAMES)
+        })
+        .count();
+    if master.is_none() && moved >= 2 {
+        let energy = |i: usize| -> f64 {
+            monos.get(i).map_or(0.0, |m| {
+                m.iter().map(|&x| f64::from(x) * f64::from(x)).sum()
+            })
+        };
+        let reference = stems
+            .iter()
+            .copied()
+            .max_by(|&a, &b| energy(a).total_cmp(&energy(b)));
+        if let Some(r) = reference
+            && let Some(ref_mono) = monos.get(r)
+        {
+            lags = stems
+                .par_iter()
+                .map(|&i| {
+                    let lag = monos.get(i).and_then(|stem| {
+                        if i == r {
+                            // The reference against the rest, for its correlation.
+                            find_lag(stem, stem, window, 0, Weighting::Phat)
+                        } else {
+                            find_lag(stem, ref_mono, window, max_lag, Weighting::Phat)
+                        }
+                    });
+                    (i, lag)
+                })
+                .collect();
+        }
+    }
     for (i, lag) in lags {
         if let (Some(f), Some(lag)) = (files.get_mut(i), lag) {
             f.alignment = Some(Alignment {
@@ -532,8 +576,7 @@ pub fn check(dir: &Path, opts: &CheckOptions) -> Result<Report, CheckError> {
                 offset_ms: round2(lag.offset as f64 * 1000.0 / f64::from(rate)),
                 correlation: round4(lag.correlation),
                 inverted: master.is_some() && lag.correlation < -min_corr,
-                reliable: lag.correlation.abs() >= min_corr
-                    && (master.is_some() || lag.distinctness >= MIN_OTHERS_DISTINCTNESS),
+                reliable: trusted(&lag),
                 distinctness: round2(lag.distinctness.min(1e6)),
             });
         }

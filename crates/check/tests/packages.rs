@@ -556,3 +556,49 @@ fn without_a_master_a_late_stem_sharing_sound_with_the_others_is_found() {
         r.text()
     );
 }
+
+/// Two stems and no master: each is "late" against the other, so offsets are only
+/// relative. The louder stem keeps its place, the other is measured against it, and the
+/// repair moves only that one — the copy lines up.
+#[test]
+fn without_a_master_two_stems_are_aligned_to_the_louder_one() {
+    let (t, dir) = package(false);
+    for gone in ["Vocals", "Instruments", "FX"] {
+        std::fs::remove_file(stem(&dir, gone)).unwrap();
+    }
+    let drums = stem(&dir, "Drums");
+    let bass = stem(&dir, "Bass");
+    let mut bleed: Vec<Vec<i32>> = Vec::new();
+    modify(&drums, |p| bleed = p.clone());
+    modify(&bass, |p| {
+        for (c, b) in p.iter_mut().zip(&bleed) {
+            for (s, d) in c.iter_mut().zip(b) {
+                *s += d / 10;
+            }
+        }
+    });
+    delay(&bass, 300);
+    let r = run_check(&dir);
+    let offset = |r: &Report, p: &Path| {
+        let f = r.files.iter().find(|f| f.file == name(p)).unwrap();
+        let a = f.alignment.as_ref().unwrap();
+        assert!(a.reliable, "{a:?}\n{}", r.text());
+        a.offset_samples
+    };
+    assert_eq!(offset(&r, &drums), 0, "{}", r.text());
+    assert_eq!(offset(&r, &bass), 300, "{}", r.text());
+    assert_eq!(r.failing_files(), [name(&bass)], "{}", r.text());
+
+    let out = t.path().join("repaired");
+    fix(&r, &out).unwrap();
+    let again = run_check(&out);
+    for f in &again.files {
+        let a = f.alignment.as_ref().unwrap();
+        assert!(
+            a.offset_samples.abs() <= 1,
+            "{}: {a:?}\n{}",
+            f.file,
+            again.text()
+        );
+    }
+}
