@@ -167,6 +167,11 @@ impl StemdeckApp {
         let Some(rx) = &self.open_requests else {
             return;
         };
+        if self.pending.is_some() {
+            // A prompt is up (Quit, New, another open): the request waits its turn, so
+            // "Don't save" does what the prompt asked about.
+            return;
+        }
         let requests: Vec<Vec<PathBuf>> = rx.try_iter().collect();
         for paths in requests {
             ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
