@@ -9,4 +9,21 @@ pub enum EffectError {
         effect: &'static str,
         problem: String,
     },
+    /// The same, naming whose chain it is in ("track \"Kick\"", "master"). The inner
+    /// error is part of this message, not a cause to print again.
+    #[error("{owner}: {inner}")]
+    In {
+        owner: String,
+        inner: Box<EffectError>,
+    },
+}
+
+impl EffectError {
+    /// This error, said of `owner`'s chain.
+    pub fn within(self, owner: String) -> Self {
+        EffectError::In {
+            owner,
+            inner: Box::new(self),
+        }
+    }
 }

@@ -17,11 +17,13 @@ pub mod delay;
 pub mod dynamics;
 pub mod eq;
 mod error;
+mod master;
 mod mix;
 pub mod reverb;
 mod smooth;
 
 pub use error::EffectError;
+pub use master::MasterBus;
 pub use mix::MixInserts;
 pub use smooth::GLIDE_SECONDS;
 

@@ -100,3 +100,43 @@ fn empty_inserts_mix_to_the_same_bits() {
     assert_eq!(am.left, bm.left);
     assert_eq!(am.right, bm.right);
 }
+
+fn limiter(lookahead_ms: f32) -> Vec<Effect> {
+    vec![Effect::new(EffectKind::Limiter(Limiter {
+        ceiling_db: -1.0,
+        release_ms: 50.0,
+        lookahead_ms,
+    }))]
+}
+
+/// A limiter on one track (5 ms look-ahead) must not put that track late against the
+/// others: every other track and stem is delayed alike, so the mix is the plain mix
+/// `latency` frames later (the limiter here never acts: the signal is quiet).
+#[test]
+fn delay_compensation_keeps_every_track_in_place() {
+    let p = plan();
+    let inputs: Vec<Vec<Vec<f32>>> = inputs()
+        .into_iter()
+        .map(|t| vec![t[0].iter().map(|s| s * 0.1).collect()])
+        .collect();
+    let mut inserts = MixInserts::new(
+        vec![None, Some(Chain::new(&limiter(5.0), RATE).unwrap()), None],
+        vec![None, None],
+        N,
+    );
+    let latency = inserts.latency();
+    assert_eq!(latency, 240);
+    let mut stems = vec![StereoBuf::new(N); 2];
+    let mut master = StereoBuf::new(N);
+    mix_block_with(&p, &p, &inputs, &mut stems, &mut master, N, &mut inserts);
+    let mut plain = vec![StereoBuf::new(N); 2];
+    let mut plain_master = StereoBuf::new(N);
+    mix_block(&p, &p, &inputs, &mut plain, &mut plain_master, N);
+    for s in 0..2 {
+        assert!(stems[s].left[..latency].iter().all(|&v| v == 0.0));
+        for i in latency..N {
+            let want = plain[s].left[i - latency];
+            assert!((stems[s].left[i] - want).abs() < 1e-6, "stem {s} frame {i}");
+        }
+    }
+}

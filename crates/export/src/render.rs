@@ -44,7 +44,7 @@ use stemdeck_audio::kernel::{StereoBuf, mix_block};
 use stemdeck_audio::resample::{RateConverter, converted_len};
 use stemdeck_audio::stream::TrackStream;
 use stemdeck_session::routing::{MixMode, MixPlan};
-use stemdeck_session::{ExportSettings, Session, TrimMode};
+use stemdeck_session::{EffectsMode, ExportSettings, Session, TrimMode};
 
 use crate::ExportError;
 use crate::naming::{DEFAULT_TEMPLATE, file_stem, safe_file_name};
@@ -123,6 +123,8 @@ pub struct DeliveryOptions {
     pub sheet: bool,
     /// What to do when an integer file would clip.
     pub trim: TrimMode,
+    /// Stems with their effects (wet), without (dry), or both (`--effects`).
+    pub effects: EffectsMode,
 }
 
 impl Default for DeliveryOptions {
@@ -140,6 +142,7 @@ impl DeliveryOptions {
             tail_seconds: settings.tail_seconds,
             sheet: settings.sheet,
             trim: settings.trim,
+            effects: settings.effects,
         }
     }
 }
@@ -160,6 +163,7 @@ pub fn settings_for(
         tail_seconds: delivery.tail_seconds,
         sheet: delivery.sheet,
         trim: delivery.trim,
+        effects: delivery.effects,
         out_dir,
     }
 }

@@ -118,6 +118,7 @@ fn cancel_in_any_pass_leaves_no_file_behind() {
             tail_seconds: 1.0,
             sheet: true,
             trim: TrimMode::Auto,
+            effects: Default::default(),
         };
         let cancel = AtomicBool::new(false);
         let calls = AtomicUsize::new(0);

@@ -199,6 +199,7 @@ proptest! {
             tail_seconds: f64::from(c.tail_ms) / 1000.0,
             sheet: false,
             trim: TrimMode::Auto,
+            effects: Default::default(),
         };
         let result = export_delivery(&s, &opts, &delivery, &|_| {}, &AtomicBool::new(false));
 
@@ -295,6 +296,7 @@ fn flac_export_of_two_frames_reads_back_whole() {
         tail_seconds: 0.03,
         sheet: false,
         trim: TrimMode::Auto,
+        effects: Default::default(),
     };
     let report = export_delivery(&s, &opts, &delivery, &|_| {}, &AtomicBool::new(false)).unwrap();
     for f in &report.files {

@@ -141,6 +141,7 @@ fn options(
         tail_seconds: 0.25,
         sheet: false,
         trim: TrimMode::Auto,
+        effects: Default::default(),
     };
     (opts, delivery)
 }

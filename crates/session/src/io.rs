@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ExportSettings, MixVariant, Session, SessionError, Song, Stem, Track};
+use crate::{ExportSettings, Master, MixVariant, Session, SessionError, Song, Stem, Track};
 
 /// The registered extension of session files (`Night Drive.stemdeck`, MIME type
 /// `application/x-stemdeck-session`). The content is the same JSON whatever the name:
@@ -14,8 +14,15 @@ pub const SESSION_EXTENSION: &str = "stemdeck";
 
 /// The value of `"format"` in every session file.
 pub const FORMAT_NAME: &str = "stemdeck-session";
-/// The newest session format this build reads and the one it writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest session format this build reads.
+///
+/// A file is written with the lowest version that holds its meaning, so older builds
+/// keep opening what they can render: version 1 for a session without the features
+/// below, version 2 when it has effects or a master that is not at 0 dB (an older build
+/// would play it without them, so it refuses it with its "please update" message).
+pub const FORMAT_VERSION: u32 = 2;
+/// The version of a session without effects and with the master at 0 dB.
+pub const FORMAT_VERSION_PLAIN: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
 struct SessionFile {
@@ -32,6 +39,8 @@ struct SessionFile {
     variants: Vec<MixVariant>,
     #[serde(default)]
     export: ExportSettings,
+    #[serde(default, skip_serializing_if = "Master::is_default")]
+    master: Master,
 }
 
 impl Session {
@@ -91,6 +100,7 @@ impl Session {
             stems: file.stems,
             variants: file.variants,
             export: file.export,
+            master: file.master,
         };
         for t in &mut session.tracks {
             t.path = base.join(&t.path);
@@ -150,7 +160,7 @@ impl Session {
             .collect();
         let file = SessionFile {
             format: FORMAT_NAME.to_owned(),
-            version: u64::from(FORMAT_VERSION),
+            version: u64::from(self.format_version()),
             sample_rate: self.sample_rate,
             song: self.song.clone(),
             tracks,
@@ -160,12 +170,23 @@ impl Session {
                 out_dir: self.export.out_dir.as_ref().map(|d| relative_to(d, &base)),
                 ..self.export.clone()
             },
+            master: self.master.clone(),
         };
         // Plain data with string keys and UTF-8 paths (checked above): this cannot fail,
         // but should it, nothing is written rather than an empty file.
         let mut text = serde_json::to_string_pretty(&file).map_err(|e| invalid(e.to_string()))?;
         text.push('\n');
         Ok(text)
+    }
+
+    /// The format version this session is written with: the lowest that holds what it
+    /// uses (see [`FORMAT_VERSION`]).
+    pub fn format_version(&self) -> u32 {
+        if self.has_effects() || !self.master.is_default() {
+            FORMAT_VERSION
+        } else {
+            FORMAT_VERSION_PLAIN
+        }
     }
 
     /// Save atomically: the JSON goes to a temporary file in the same folder, is flushed
@@ -273,6 +294,74 @@ mod tests {
         assert!(back.tracks[1].mute);
         assert!(back.tracks[0].path.ends_with("audio/01 Kick.wav"));
         assert!(std::fs::metadata(&back.tracks[0].path).is_err()); // never created; resolved only
+    }
+
+    #[test]
+    fn a_session_without_effects_is_saved_as_version_1_without_the_new_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = sample(dir.path());
+        let text = s.to_json(&dir.path().join("s.stemdeck"));
+        assert!(text.contains("\"version\": 1,"), "{text}");
+        for field in ["effects", "\"master\": {"] {
+            assert!(!text.contains(field), "{field} in {text}");
+        }
+    }
+
+    #[test]
+    fn effects_and_the_master_round_trip_as_version_2() {
+        use crate::effects::{Compressor, Effect, EffectKind, Limiter, Reverb};
+        use crate::{EffectsMode, Master};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.stemdeck");
+        let mut s = sample(dir.path());
+        s.master.gain_db = -2.0;
+        assert_eq!(s.format_version(), 2);
+        s.master = Master::default();
+        assert_eq!(s.format_version(), 1);
+        s.tracks[0].effects = vec![Effect::new(EffectKind::Compressor(Compressor::default()))];
+        s.stems[0].effects = vec![Effect {
+            bypass: true,
+            ..Effect::new(EffectKind::Reverb(Reverb::default()))
+        }];
+        s.master = Master {
+            gain_db: -1.5,
+            effects: vec![Effect::new(EffectKind::Limiter(Limiter::default()))],
+        };
+        s.export.effects = EffectsMode::Both;
+        let text = s.to_json(&path);
+        assert!(text.contains("\"version\": 2,"), "{text}");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["master"]["gain_db"], -1.5);
+        assert_eq!(value["master"]["effects"][0]["type"], "limiter");
+        assert_eq!(value["tracks"][0]["effects"][0]["type"], "compressor");
+        assert_eq!(value["stems"][0]["effects"][0]["bypass"], true);
+        assert_eq!(value["export"]["effects"], "both");
+        let back = Session::from_json(&text, &path).unwrap();
+        assert_eq!(back.master, s.master);
+        assert_eq!(back.tracks[0].effects, s.tracks[0].effects);
+        assert_eq!(back.stems, s.stems);
+        assert_eq!(back.export.effects, EffectsMode::Both);
+    }
+
+    #[test]
+    fn an_effect_out_of_range_is_named_with_its_owner() {
+        let text = r#"{"format":"stemdeck-session","version":2,"sample_rate":48000,
+            "tracks":[{"id":1,"name":"Kick","path":"k.wav","effects":[
+              {"type":"delay","bypass":false,"time_ms":9000,"feedback":0.2,"mix":0.3}]}]}"#;
+        let msg = Session::from_json(text, Path::new("x/s.stemdeck"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("x/s.stemdeck")
+                && msg.contains("track 1 (\"Kick\"): effect 1 (Delay): time_ms"),
+            "{msg}"
+        );
+        let text = r#"{"format":"stemdeck-session","version":2,"sample_rate":48000,
+            "master":{"gain_db":40,"effects":[]}}"#;
+        let msg = Session::from_json(text, Path::new("s.stemdeck"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("master.gain_db"), "{msg}");
     }
 
     /// Every number reads back exactly as saved, however it was written (fuzzing found a

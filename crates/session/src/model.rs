@@ -2,6 +2,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::effects::Effect;
+
 /// Stable identity of a track inside one session (not its position).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -62,6 +64,9 @@ pub struct Track {
     pub mute: bool,
     #[serde(default)]
     pub solo: bool,
+    /// Insert effects, in processing order (after gain and pan, before the stem).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<Effect>,
 }
 
 impl Track {
@@ -74,6 +79,7 @@ impl Track {
             pan: 0.0,
             mute: false,
             solo: false,
+            effects: Vec::new(),
         }
     }
 }
@@ -95,6 +101,9 @@ pub struct Stem {
     /// Member tracks, in display order.
     #[serde(default)]
     pub tracks: Vec<TrackId>,
+    /// Insert effects on the stem's sum, in processing order (before the stem's gain).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<Effect>,
 }
 
 /// One more than the highest id (1 when there is none); when the highest is `u32::MAX`
@@ -123,6 +132,7 @@ impl Stem {
             mute: false,
             solo: false,
             tracks: Vec::new(),
+            effects: Vec::new(),
         }
     }
 }
@@ -189,6 +199,9 @@ pub struct ExportSettings {
     /// Write the song information sheet (PDF and JSON) beside the stems.
     pub sheet: bool,
     pub trim: TrimMode,
+    /// Stems with their effects, without, or both (`--effects`).
+    #[serde(skip_serializing_if = "EffectsMode::is_wet")]
+    pub effects: EffectsMode,
     /// Where the files go; `None`: "<title> - Stems" beside the session. Absolute in
     /// memory, stored relative to the session file on disk (like track paths).
     pub out_dir: Option<PathBuf>,
@@ -205,6 +218,7 @@ impl Default for ExportSettings {
             tail_seconds: 0.0,
             sheet: true,
             trim: TrimMode::None,
+            effects: EffectsMode::Wet,
             out_dir: None,
         }
     }
@@ -223,6 +237,56 @@ impl ExportSettings {
     }
 }
 
+/// The master bus: its insert effects (keyed from the full mix and applied to every
+/// stem alike, so the wet stems add up to the processed master) and its fader, which
+/// applies to every exported file, dry ones too.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Master {
+    #[serde(default)]
+    pub gain_db: f32,
+    #[serde(default)]
+    pub effects: Vec<Effect>,
+}
+
+impl Master {
+    /// The master at 0 dB with no effects: a session saved exactly as before the
+    /// master existed.
+    pub fn is_default(&self) -> bool {
+        self.gain_db == 0.0 && self.effects.is_empty()
+    }
+}
+
+/// Which stems an export writes: with their effects (wet), without (dry), or both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EffectsMode {
+    #[default]
+    Wet,
+    Dry,
+    Both,
+}
+
+impl EffectsMode {
+    pub const ALL: [EffectsMode; 3] = [EffectsMode::Wet, EffectsMode::Dry, EffectsMode::Both];
+
+    /// The id used on the command line and in session files.
+    pub fn id(self) -> &'static str {
+        match self {
+            EffectsMode::Wet => "wet",
+            EffectsMode::Dry => "dry",
+            EffectsMode::Both => "both",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.id() == id)
+    }
+
+    pub fn is_wet(&self) -> bool {
+        *self == EffectsMode::Wet
+    }
+}
+
 /// A multitrack session: the tracks, how they group into stems, and the song.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Session {
@@ -235,6 +299,8 @@ pub struct Session {
     pub variants: Vec<MixVariant>,
     /// How this session's stems are exported.
     pub export: ExportSettings,
+    /// The master bus (fader and effects).
+    pub master: Master,
 }
 
 impl Session {
@@ -246,7 +312,16 @@ impl Session {
             stems: Vec::new(),
             variants: Vec::new(),
             export: ExportSettings::default(),
+            master: Master::default(),
         }
+    }
+
+    /// Whether any track, stem or the master has an effect (bypassed ones count: they
+    /// are part of the session).
+    pub fn has_effects(&self) -> bool {
+        !self.master.effects.is_empty()
+            || self.tracks.iter().any(|t| !t.effects.is_empty())
+            || self.stems.iter().any(|s| !s.effects.is_empty())
     }
 
     pub fn track(&self, id: TrackId) -> Option<&Track> {
@@ -489,6 +564,7 @@ impl Session {
                     t.id, t.name
                 ));
             }
+            check_effects(&t.effects, || format!("track {} (\"{}\")", t.id, t.name))?;
         }
         let mut stem_ids = std::collections::HashSet::new();
         let mut owner = std::collections::HashMap::new();
@@ -502,6 +578,7 @@ impl Session {
                     s.id, s.name
                 ));
             }
+            check_effects(&s.effects, || format!("stem {} (\"{}\")", s.id, s.name))?;
             for t in &s.tracks {
                 if self.track(*t).is_none() {
                     return Err(format!(
@@ -517,8 +594,32 @@ impl Session {
                 }
             }
         }
-        Ok(())
+        if !self.master.gain_db.is_finite() || self.master.gain_db > MAX_MASTER_GAIN_DB {
+            return Err(format!(
+                "master.gain_db must be a number of dB up to +{MAX_MASTER_GAIN_DB}"
+            ));
+        }
+        check_effects(&self.master.effects, || "master".to_owned())
     }
+}
+
+/// The highest master fader setting.
+pub const MAX_MASTER_GAIN_DB: f32 = 12.0;
+
+/// The first effect of a chain with a parameter out of range, named with its owner,
+/// its place in the chain and its field.
+fn check_effects(effects: &[Effect], owner: impl Fn() -> String) -> Result<(), String> {
+    for (i, e) in effects.iter().enumerate() {
+        if let Some(problem) = e.problem() {
+            return Err(format!(
+                "{}: effect {} ({}): {problem}",
+                owner(),
+                i + 1,
+                e.kind.label()
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
