@@ -204,8 +204,8 @@ fn ixml_position(text: &str, file_rate: Option<u32>) -> Option<Position> {
             source: Source::Ixml,
         });
     }
-    let samples = pair("BEXT", "BWF_TIME_REFERENCE_HIGH", "BWF_TIME_REFERENCE_LOW")
-        .filter(|&s| s > 0)?;
+    let samples =
+        pair("BEXT", "BWF_TIME_REFERENCE_HIGH", "BWF_TIME_REFERENCE_LOW").filter(|&s| s > 0)?;
     Some(Position {
         samples,
         sample_rate: file_rate?,

@@ -36,15 +36,17 @@ pub fn read(path: &Path, cache_dir: &Path) -> Result<Project, Error> {
     let project_xml = read_entry(&mut zip, "project.xml", path)?
         .ok_or_else(|| Error::invalid(path, FORMAT, "the archive holds no project.xml"))?;
     let metadata_xml = read_entry(&mut zip, "metadata.xml", path)?;
-    let doc = Document::parse(&project_xml).map_err(|e| {
-        Error::invalid(path, FORMAT, format!("project.xml is not valid XML: {e}"))
-    })?;
+    let doc = Document::parse(&project_xml)
+        .map_err(|e| Error::invalid(path, FORMAT, format!("project.xml is not valid XML: {e}")))?;
     let root = doc.root_element();
     if !root.has_tag_name("Project") {
         return Err(Error::invalid(
             path,
             FORMAT,
-            format!("project.xml holds <{}>, not <Project>", root.tag_name().name()),
+            format!(
+                "project.xml holds <{}>, not <Project>",
+                root.tag_name().name()
+            ),
         ));
     }
     let title = metadata_xml.as_deref().and_then(|m| {
@@ -255,7 +257,10 @@ impl<'a, 'i> Reader<'a, 'i, '_> {
             .attribute("name")
             .or_else(|| channel.and_then(|c| c.attribute("name")))
             .filter(|s| !s.is_empty())
-            .map_or_else(|| format!("Track {}", self.tracks.len() + 1), str::to_string);
+            .map_or_else(
+                || format!("Track {}", self.tracks.len() + 1),
+                str::to_string,
+            );
         let index = self.tracks.len();
         self.tracks.push(TrackInfo {
             node: n,
@@ -316,7 +321,12 @@ impl<'a, 'i> Reader<'a, 'i, '_> {
         chain
     }
 
-    fn walk_lanes(&mut self, n: Node<'a, 'i>, track: Option<usize>, unit: Unit) -> Result<(), Error> {
+    fn walk_lanes(
+        &mut self,
+        n: Node<'a, 'i>,
+        track: Option<usize>,
+        unit: Unit,
+    ) -> Result<(), Error> {
         for c in n.children().filter(|c| c.is_element()) {
             let track = c
                 .attribute("track")
@@ -332,9 +342,7 @@ impl<'a, 'i> Reader<'a, 'i, '_> {
                 }
                 "Points" => self.automation_warning(c, track),
                 "Notes" => self.warn_track(track, "MIDI notes are not rendered"),
-                "Audio" | "Warps" => {
-                    self.warn_track(track, "audio outside a clip is not read")
-                }
+                "Audio" | "Warps" => self.warn_track(track, "audio outside a clip is not read"),
                 "Video" => self.warn_track(track, "video is not rendered"),
                 _ => {}
             }
@@ -379,7 +387,12 @@ impl<'a, 'i> Reader<'a, 'i, '_> {
         self.warn_track(track, &format!("automation of {what} is not rendered"));
     }
 
-    fn read_clip(&mut self, clip: Node<'a, 'i>, track: Option<usize>, unit: Unit) -> Result<(), Error> {
+    fn read_clip(
+        &mut self,
+        clip: Node<'a, 'i>,
+        track: Option<usize>,
+        unit: Unit,
+    ) -> Result<(), Error> {
         if clip.attribute("enable") == Some("false") {
             return Ok(());
         }
@@ -392,10 +405,10 @@ impl<'a, 'i> Reader<'a, 'i, '_> {
             Unit::Seconds => time,
         };
         let at = format!("clip at {pos_s:.3} s");
-        let content = clip
-            .children()
-            .find(|c| c.is_element())
-            .or_else(|| clip.attribute("reference").and_then(|r| self.ids.get(r).copied()));
+        let content = clip.children().find(|c| c.is_element()).or_else(|| {
+            clip.attribute("reference")
+                .and_then(|r| self.ids.get(r).copied())
+        });
         let Some(content) = content else {
             self.warn_track(track, &format!("{at} has no content: left out"));
             return Ok(());
@@ -404,7 +417,10 @@ impl<'a, 'i> Reader<'a, 'i, '_> {
             "Audio" => (content, None),
             "Warps" => {
                 let Some(audio) = child(content, "Audio") else {
-                    self.warn_track(track, &format!("{at}: warped content other than audio is not read"));
+                    self.warn_track(
+                        track,
+                        &format!("{at}: warped content other than audio is not read"),
+                    );
                     return Ok(());
                 };
                 let w: Vec<(f64, f64)> = content
@@ -452,11 +468,8 @@ impl<'a, 'i> Reader<'a, 'i, '_> {
         };
 
         // Content time (the clip's inside) against timeline seconds and file seconds.
-        let content_unit = Unit::of(clip.attribute("contentTimeUnit")).unwrap_or(if warps.is_some() {
-            unit
-        } else {
-            Unit::Seconds
-        });
+        let content_unit = Unit::of(clip.attribute("contentTimeUnit"))
+            .unwrap_or(if warps.is_some() { unit } else { Unit::Seconds });
         let play_start = num(clip, "playStart").unwrap_or(0.0);
         let beat0 = match unit {
             Unit::Beats => time,
@@ -505,10 +518,7 @@ impl<'a, 'i> Reader<'a, 'i, '_> {
             }
         };
         let fade_unit = Unit::of(clip.attribute("fadeTimeUnit")).unwrap_or(unit);
-        let in_beats = |s: f64| match unit {
-            Unit::Beats => s,
-            Unit::Seconds => self.tempo.beats(s),
-        };
+        let in_beats = |s: f64| self.tempo.beats(s);
         let fade_in_raw = num(clip, "fadeInTime").unwrap_or(0.0);
         let fade_out = num(clip, "fadeOutTime").unwrap_or(0.0).max(0.0);
         let dur_s = |from_s: f64, d: f64| match fade_unit {
@@ -575,7 +585,12 @@ impl<'a, 'i> Reader<'a, 'i, '_> {
 
     /// The audio file of an `Audio` element: a path next to the project (`external`) or
     /// an entry of the archive, extracted to the cache.
-    fn audio_file(&mut self, audio: Node, track: Option<usize>, at: &str) -> Result<Option<PathBuf>, Error> {
+    fn audio_file(
+        &mut self,
+        audio: Node,
+        track: Option<usize>,
+        at: &str,
+    ) -> Result<Option<PathBuf>, Error> {
         let Some(f) = child(audio, "File") else {
             self.warn_track(track, &format!("{at} names no audio file: left out"));
             return Ok(None);
@@ -692,7 +707,10 @@ impl<'a, 'i> Reader<'a, 'i, '_> {
                 self.unit_warning(
                     label,
                     name,
-                    &format!("the {}-pole slope of a {ty} band (rendered as 2-pole)", order),
+                    &format!(
+                        "the {}-pole slope of a {ty} band (rendered as 2-pole)",
+                        order
+                    ),
                 );
             }
             bands.push(EqBand {
@@ -748,7 +766,11 @@ impl<'a, 'i> Reader<'a, 'i, '_> {
         if let Some((v, u)) = param(d, "Threshold") {
             match to_db(v, u) {
                 Some(db) if db > 0.0 => {
-                    self.unit_warning(label, name, &format!("a threshold above 0 dB ({db} dB, rendered at 0)"));
+                    self.unit_warning(
+                        label,
+                        name,
+                        &format!("a threshold above 0 dB ({db} dB, rendered at 0)"),
+                    );
                     l.ceiling_db = 0.0;
                 }
                 Some(db) => l.ceiling_db = db,
@@ -846,7 +868,9 @@ impl<'a, 'i> Reader<'a, 'i, '_> {
                 let t = &self.tracks[i];
                 t.has_children
                     || matches!(t.role(), "submix" | "master")
-                    || (0..n).any(|j| j != i && self.bus_of(j) == Some(i) && self.tracks[j].parent.is_none())
+                    || (0..n).any(|j| {
+                        j != i && self.bus_of(j) == Some(i) && self.tracks[j].parent.is_none()
+                    })
             })
             .collect();
         let master = self.tracks.iter().position(|t| t.role() == "master");
@@ -891,7 +915,10 @@ impl<'a, 'i> Reader<'a, 'i, '_> {
             }
             // Buses between the track and its top-level folder fold in their fader and
             // mute; what cannot fold is named.
-            let nested = chain.get(..chain.len().saturating_sub(1)).unwrap_or_default().to_vec();
+            let nested = chain
+                .get(..chain.len().saturating_sub(1))
+                .unwrap_or_default()
+                .to_vec();
             let mut g = if is_top_bus { 0.0 } else { gain_db };
             let mut m = !is_top_bus && mute;
             for b in nested {
@@ -900,8 +927,9 @@ impl<'a, 'i> Reader<'a, 'i, '_> {
                 m |= bm;
                 let bus = self.tracks[b].name.clone();
                 if bp != 0.0 {
-                    self.warnings
-                        .push(format!("{label}: the pan of group \"{bus}\" is not rendered"));
+                    self.warnings.push(format!(
+                        "{label}: the pan of group \"{bus}\" is not rendered"
+                    ));
                 }
                 let bus_channel = self.tracks[b].channel;
                 let before = self.warnings.len();

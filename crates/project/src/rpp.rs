@@ -189,7 +189,10 @@ fn read_root(root: &Chunk, dir: &Path, name: String) -> Project {
     if let Some(fx) = root.chunks().find(|c| c.tag == "MASTERFXLIST") {
         plugin_warnings(fx, "Master", &mut warnings);
     }
-    for env in root.chunks().filter(|c| is_envelope(&c.tag) && c.tag != "TEMPOENVEX") {
+    for env in root
+        .chunks()
+        .filter(|c| is_envelope(&c.tag) && c.tag != "TEMPOENVEX")
+    {
         envelope_warning(env, "Master", &mut warnings);
     }
 
@@ -497,7 +500,9 @@ fn plugin_warnings(fx: &Chunk, label: &str, warnings: &mut Vec<String>) {
             Entry::Line(l) if l.first().is_some_and(|k| k == "BYPASS") => {
                 bypassed = l.get(1).is_some_and(|b| b != "0");
             }
-            Entry::Chunk(c) if matches!(c.tag.as_str(), "VST" | "JS" | "AU" | "CLAP" | "DX" | "LV2") => {
+            Entry::Chunk(c)
+                if matches!(c.tag.as_str(), "VST" | "JS" | "AU" | "CLAP" | "DX" | "LV2") =>
+            {
                 if !bypassed {
                     let name = c.args.first().cloned().unwrap_or_else(|| c.tag.clone());
                     warnings.push(format!("{label}: plugin \"{name}\" is not rendered"));

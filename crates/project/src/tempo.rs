@@ -16,9 +16,15 @@ pub struct TempoPoint {
 enum Shape {
     Hold,
     /// The tempo is linear in beats over `len` beats, from `bpm` to `to`.
-    RampBeats { to: f64, len: f64 },
+    RampBeats {
+        to: f64,
+        len: f64,
+    },
     /// The tempo is linear in seconds over `len` seconds, from `bpm` to `to`.
-    RampSeconds { to: f64, len: f64 },
+    RampSeconds {
+        to: f64,
+        len: f64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -244,7 +250,11 @@ mod tests {
         let num: f64 = (0..n)
             .map(|i| 60.0 / (100.0 + 5.0 * (i as f64 + 0.5) * h) * h)
             .sum();
-        assert!((m.seconds(8.0) - num).abs() < 1e-9, "{} {num}", m.seconds(8.0));
+        assert!(
+            (m.seconds(8.0) - num).abs() < 1e-9,
+            "{} {num}",
+            m.seconds(8.0)
+        );
         // After the ramp: 140 bpm held.
         assert!((m.seconds(9.0) - num - 60.0 / 140.0).abs() < 1e-9);
 
