@@ -506,3 +506,36 @@ fn unreadable_projects_are_one_error_naming_the_file() {
     let e = open(&d.join("song.als"), &cache).unwrap_err().to_string();
     assert!(e.contains("song.als"), "{e}");
 }
+
+#[test]
+fn a_flat_dawproject_groups_by_channel_destination() {
+    // Studio One and Cubase write tracks side by side, routed to a bus channel.
+    let xml = r#"<?xml version="1.0"?>
+<Project version="1.0"><Application name="Hand" version="1"/>
+  <Structure>
+    <Track contentType="audio" id="t_bus" name="Guitars">
+      <Channel role="submix" destination="c_m" id="c_bus">
+        <Devices><Limiter deviceName="Lim" deviceRole="audioFX"><Threshold unit="decibel" value="-2"/></Limiter></Devices>
+        <Volume unit="decibel" value="-1.5"/>
+      </Channel></Track>
+    <Track contentType="audio" id="t_gtr" name="Gtr L">
+      <Channel role="regular" destination="c_bus" id="c_gtr"><Volume unit="linear" value="1"/></Channel></Track>
+    <Track contentType="audio" id="t_m" name="Master"><Channel role="master" id="c_m"/></Track>
+  </Structure>
+  <Arrangement><Lanes timeUnit="seconds"><Clips track="t_gtr">
+    <Clip time="1.25" duration="2"><Audio channels="2" duration="4" sampleRate="48000"><File path="g.wav" external="true"/></Audio></Clip>
+  </Clips></Lanes></Arrangement>
+</Project>"#;
+    let p = read_xml(xml);
+    assert_eq!(p.tracks.len(), 1);
+    assert_eq!(p.tracks[0].name, "Gtr L");
+    assert_eq!(p.tracks[0].folder.as_deref(), Some("Guitars"));
+    assert!(approx(p.tracks[0].clips[0].position_s, 1.25));
+    assert_eq!(p.folders.len(), 1);
+    assert_eq!(p.folders[0].gain_db, -1.5);
+    let EffectKind::Limiter(l) = p.folders[0].effects[0].kind else {
+        panic!("{:?}", p.folders)
+    };
+    assert_eq!(l.ceiling_db, -2.0);
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+}
