@@ -152,8 +152,28 @@ pub fn session_len(session: &Session, infos: &[Option<FileInfo>]) -> u64 {
         .iter()
         .zip(infos)
         .filter(|(t, _)| session.stem_of(t.id).is_some())
-        .filter_map(|(_, i)| i.as_ref())
-        .map(|i| converted_len(i.frames, i.sample_rate, session.sample_rate))
+        .filter_map(|(t, i)| Some(track_end(t, i.as_ref()?, session.sample_rate)))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Where a track ends on the timeline, in frames at `session_rate`: its file's length,
+/// or the end of its last clip. `info` is the track's own file (a clip of another file
+/// always states its length: the session check requires it).
+pub fn track_end(track: &stemdeck_session::Track, info: &FileInfo, session_rate: u32) -> u64 {
+    let file_len = converted_len(info.frames, info.sample_rate, session_rate);
+    if track.whole_file() {
+        return file_len;
+    }
+    track
+        .clips
+        .iter()
+        .map(|c| {
+            let len = c
+                .length
+                .unwrap_or_else(|| file_len.saturating_sub(c.offset));
+            c.position.saturating_add(len)
+        })
         .max()
         .unwrap_or(0)
 }

@@ -8,6 +8,7 @@
 //! - [`import`]: a folder or a list of files into an auto-grouped session;
 //! - [`relink`]: finding moved track files again in a folder the user picks.
 
+pub mod clips;
 pub mod decode;
 mod error;
 pub mod import;

@@ -2,14 +2,98 @@
 //! rate when needed, exactly [`TrackStream::len`] frames long, then silence forever.
 //! This is how export (and the live engine's reader thread) pull audio: block by block,
 //! so memory stays bounded whatever the song's length.
+//!
+//! A track is its whole file from sample 0, or clips placed on the timeline
+//! ([`crate::clips`]); both read through the same [`TrackStream`].
 
 use std::path::Path;
 
+use stemdeck_session::Track;
+
 use crate::AudioError;
+use crate::clips::ClipStream;
 use crate::decode::{Decoder, FileInfo};
 use crate::resample::{RateConverter, converted_len};
 
+/// One track's audio at the session rate.
 pub struct TrackStream {
+    inner: Inner,
+}
+
+enum Inner {
+    File(FileStream),
+    Clips(ClipStream),
+}
+
+impl TrackStream {
+    /// Open `path` for playback at `session_rate`: the whole file from sample 0.
+    pub fn open(path: &Path, session_rate: u32) -> Result<TrackStream, AudioError> {
+        Ok(TrackStream {
+            inner: Inner::File(FileStream::open(path, session_rate)?),
+        })
+    }
+
+    /// Open `track` at `session_rate`: its file, or its clips where they are placed.
+    pub fn for_track(track: &Track, session_rate: u32) -> Result<TrackStream, AudioError> {
+        if track.whole_file() {
+            return Self::open(&track.path, session_rate);
+        }
+        Ok(TrackStream {
+            inner: Inner::Clips(ClipStream::open(track, session_rate)?),
+        })
+    }
+
+    /// The file's facts (a track of clips: its first clip's file).
+    pub fn info(&self) -> &FileInfo {
+        match &self.inner {
+            Inner::File(f) => f.info(),
+            Inner::Clips(c) => c.info(),
+        }
+    }
+
+    /// 1 (mono) or 2 (stereo; a track of clips is stereo when any clip is).
+    pub fn channels(&self) -> usize {
+        match &self.inner {
+            Inner::File(f) => f.channels(),
+            Inner::Clips(c) => c.channels(),
+        }
+    }
+
+    /// Length in frames at the session rate (a track of clips: to the end of its last).
+    pub fn len(&self) -> u64 {
+        match &self.inner {
+            Inner::File(f) => f.len(),
+            Inner::Clips(c) => c.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Move to `frame` (session rate); see [`FileStream::seek`].
+    pub fn seek(&mut self, frame: u64) -> Result<(), AudioError> {
+        match &mut self.inner {
+            Inner::File(f) => f.seek(frame),
+            Inner::Clips(c) => {
+                c.seek(frame);
+                Ok(())
+            }
+        }
+    }
+
+    /// Fill every channel slice of `out` (one per track channel, equal lengths) with the
+    /// next frames: audio up to [`Self::len`], silence after it.
+    pub fn read(&mut self, out: &mut [&mut [f32]]) -> Result<(), AudioError> {
+        match &mut self.inner {
+            Inner::File(f) => f.read(out),
+            Inner::Clips(c) => c.read(out),
+        }
+    }
+}
+
+/// One file from its first sample, at the session rate.
+pub(crate) struct FileStream {
     decoder: Decoder,
     converter: Option<RateConverter>,
     /// Length at the session rate.
@@ -23,9 +107,9 @@ pub struct TrackStream {
     session_rate: u32,
 }
 
-impl TrackStream {
+impl FileStream {
     /// Open `path` for playback at `session_rate`.
-    pub fn open(path: &Path, session_rate: u32) -> Result<TrackStream, AudioError> {
+    pub fn open(path: &Path, session_rate: u32) -> Result<FileStream, AudioError> {
         let decoder = Decoder::open(path)?;
         let info = decoder.info();
         let converter = if info.sample_rate == session_rate {
@@ -40,7 +124,7 @@ impl TrackStream {
         };
         let len = converted_len(info.frames, info.sample_rate, session_rate);
         let channels = info.channels;
-        Ok(TrackStream {
+        Ok(FileStream {
             decoder,
             converter,
             len,
@@ -64,10 +148,6 @@ impl TrackStream {
     /// Length in frames at the session rate.
     pub fn len(&self) -> u64 {
         self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// Move to `frame` (session rate): the next [`Self::read`] starts there, with what

@@ -92,7 +92,7 @@ pub struct Engine {
 /// playback can start).
 fn open_all(session: &Session) -> Vec<Result<TrackStream, stemdeck_audio::AudioError>> {
     let rate = session.sample_rate;
-    stemdeck_audio::par_map(&session.tracks, |t| TrackStream::open(&t.path, rate))
+    stemdeck_audio::par_map(&session.tracks, |t| TrackStream::for_track(t, rate))
 }
 
 /// Which commands replace each other in the backlog.

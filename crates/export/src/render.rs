@@ -711,7 +711,7 @@ fn open_streams(
         .map(|(i, t)| {
             wanted
                 .contains(&i)
-                .then(|| TrackStream::open(&t.path, rate))
+                .then(|| TrackStream::for_track(t, rate))
                 .transpose()
         })
         .collect::<Result<_, _>>()?)

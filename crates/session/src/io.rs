@@ -18,8 +18,9 @@ pub const FORMAT_NAME: &str = "stemdeck-session";
 ///
 /// A file is written with the lowest version that holds its meaning, so older builds
 /// keep opening what they can render: version 1 for a session without the features
-/// below, version 2 when it has effects or a master that is not at 0 dB (an older build
-/// would play it without them, so it refuses it with its "please update" message).
+/// below, version 2 when it has effects, a master that is not at 0 dB, or tracks placed
+/// as clips (an older build would play it without them, or with every file at 0, so it
+/// refuses it with its "please update" message).
 pub const FORMAT_VERSION: u32 = 2;
 /// The version of a session without effects and with the master at 0 dB.
 pub const FORMAT_VERSION_PLAIN: u32 = 1;
@@ -104,6 +105,11 @@ impl Session {
         };
         for t in &mut session.tracks {
             t.path = base.join(&t.path);
+            for c in &mut t.clips {
+                if let Some(p) = &mut c.path {
+                    *p = base.join(&*p);
+                }
+            }
         }
         if let Some(dir) = &mut session.export.out_dir {
             *dir = base.join(&*dir);
@@ -129,13 +135,17 @@ impl Session {
             message,
         };
         for t in &self.tracks {
-            if t.path.to_str().is_none() {
-                return Err(invalid(format!(
-                    "track \"{}\": the name of its file {} is not valid UTF-8, which a \
-                     session file cannot store; rename the file and add it again",
-                    t.name,
-                    t.path.display()
-                )));
+            let paths =
+                std::iter::once(&t.path).chain(t.clips.iter().filter_map(|c| c.path.as_ref()));
+            for path in paths {
+                if path.to_str().is_none() {
+                    return Err(invalid(format!(
+                        "track \"{}\": the name of its file {} is not valid UTF-8, which a \
+                         session file cannot store; rename the file and add it again",
+                        t.name,
+                        path.display()
+                    )));
+                }
             }
         }
         if let Some(dir) = self
@@ -155,6 +165,14 @@ impl Session {
             .iter()
             .map(|t| Track {
                 path: relative_to(&t.path, &base),
+                clips: t
+                    .clips
+                    .iter()
+                    .map(|c| crate::Clip {
+                        path: c.path.as_ref().map(|p| relative_to(p, &base)),
+                        ..c.clone()
+                    })
+                    .collect(),
                 ..t.clone()
             })
             .collect();
@@ -182,7 +200,7 @@ impl Session {
     /// The format version this session is written with: the lowest that holds what it
     /// uses (see [`FORMAT_VERSION`]).
     pub fn format_version(&self) -> u32 {
-        if self.has_effects() || !self.master.is_default() {
+        if self.has_effects() || !self.master.is_default() || self.has_clips() {
             FORMAT_VERSION
         } else {
             FORMAT_VERSION_PLAIN

@@ -14,8 +14,8 @@ pub mod routing;
 pub use error::SessionError;
 pub use io::{FORMAT_NAME, FORMAT_VERSION, SESSION_EXTENSION};
 pub use model::{
-    DEFAULT_EXPORT_TEMPLATE, DEFAULT_STEM_COLORS, EffectsMode, ExportSettings, MAX_MASTER_GAIN_DB,
-    Master, MixVariant, Session, Song, Stem, StemId, Track, TrackId, TrimMode, UNASSIGNED_NOTE,
-    VariantStem,
+    Clip, DEFAULT_EXPORT_TEMPLATE, DEFAULT_STEM_COLORS, EffectsMode, ExportSettings,
+    MAX_MASTER_GAIN_DB, Master, MixVariant, Session, Song, Stem, StemId, Track, TrackId, TrimMode,
+    UNASSIGNED_NOTE, VariantStem,
 };
 pub use recovery::{RECOVERY_FORMAT, Recovery};

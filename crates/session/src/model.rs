@@ -67,9 +67,69 @@ pub struct Track {
     /// Insert effects, in processing order (after gain and pan, before the stem).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub effects: Vec<Effect>,
+    /// Where the track's audio sits on the timeline. Empty: the whole of `path` from
+    /// sample 0 (every session before clips existed), as [`Track::whole_file`] says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clips: Vec<Clip>,
+}
+
+/// A piece of a file placed on the timeline. Every position and length is in frames at
+/// the session's rate, so a clip lands exactly on a sample; a file at another rate is
+/// converted first.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Clip {
+    /// The file; omitted: the track's file. Absolute in memory, stored relative to the
+    /// session file on disk (like track paths).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// The timeline frame the clip starts at.
+    #[serde(default)]
+    pub position: u64,
+    /// The frame of the file the clip starts with.
+    #[serde(default)]
+    pub offset: u64,
+    /// Frames the clip plays; omitted: to the end of the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    /// Linear fade from silence over this many frames at the clip's start (gain i/n
+    /// at its i-th frame, as ffmpeg's afade draws it).
+    #[serde(default)]
+    pub fade_in: u64,
+    /// Linear fade to silence over this many frames at the clip's end (gain (n−i)/n at
+    /// the i-th frame of the fade).
+    #[serde(default)]
+    pub fade_out: u64,
+    /// The clip's own gain.
+    #[serde(default)]
+    pub gain_db: f32,
+}
+
+impl Clip {
+    /// The whole file at `position`.
+    pub fn at(position: u64) -> Self {
+        Self {
+            position,
+            ..Self::default()
+        }
+    }
 }
 
 impl Track {
+    /// Whether the track is its whole file from sample 0, as every track was before
+    /// clips (no clips, or that one clip spelled out).
+    pub fn whole_file(&self) -> bool {
+        match self.clips.as_slice() {
+            [] => true,
+            [c] => *c == Clip::default(),
+            _ => false,
+        }
+    }
+
+    /// The first frame of the track's first clip on the timeline (0 without clips).
+    pub fn position(&self) -> u64 {
+        self.clips.iter().map(|c| c.position).min().unwrap_or(0)
+    }
+
     pub fn new(id: TrackId, name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
         Self {
             id,
@@ -80,6 +140,7 @@ impl Track {
             mute: false,
             solo: false,
             effects: Vec::new(),
+            clips: Vec::new(),
         }
     }
 }
@@ -318,6 +379,11 @@ impl Session {
 
     /// Whether any track, stem or the master has an effect (bypassed ones count: they
     /// are part of the session).
+    /// Whether any track is placed other than as its whole file from sample 0.
+    pub fn has_clips(&self) -> bool {
+        self.tracks.iter().any(|t| !t.whole_file())
+    }
+
     pub fn has_effects(&self) -> bool {
         !self.master.effects.is_empty()
             || self.tracks.iter().any(|t| !t.effects.is_empty())
@@ -565,6 +631,34 @@ impl Session {
                 ));
             }
             check_effects(&t.effects, || format!("track {} (\"{}\")", t.id, t.name))?;
+            for (i, c) in t.clips.iter().enumerate() {
+                let problem = if !c.gain_db.is_finite() {
+                    Some("gain_db must be a number")
+                } else if c.path.is_some() && c.length.is_none() {
+                    Some("a clip of another file than the track's must give its length")
+                } else if c.length == Some(0) {
+                    Some("length must be above 0 (or omitted: to the end of the file)")
+                } else if c
+                    .length
+                    .is_some_and(|l| c.fade_in.saturating_add(c.fade_out) > l)
+                {
+                    Some("fade_in and fade_out together must fit in its length")
+                } else if c.position.checked_add(c.length.unwrap_or(0)).is_none()
+                    || c.offset.checked_add(c.length.unwrap_or(0)).is_none()
+                {
+                    Some("position, offset and length are too large")
+                } else {
+                    None
+                };
+                if let Some(problem) = problem {
+                    return Err(format!(
+                        "track {} (\"{}\"): clip {}: {problem}",
+                        t.id,
+                        t.name,
+                        i + 1
+                    ));
+                }
+            }
         }
         let mut stem_ids = std::collections::HashSet::new();
         let mut owner = std::collections::HashMap::new();
