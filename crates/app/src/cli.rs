@@ -93,6 +93,17 @@ pub fn format_time(frames: u64, rate: u32) -> String {
     }
 }
 
+/// Where a track starts on the timeline: "at 0:01.500 (72000)" (time and frame at the
+/// session rate), with the number of clips when it has several.
+pub fn format_position(track: &stemdeck_session::Track, rate: u32) -> String {
+    let at = track.position();
+    let clips = match track.clips.len() {
+        0 | 1 => String::new(),
+        n => format!(", {n} clips"),
+    };
+    format!("at {} ({at}{clips})", format_time(at, rate))
+}
+
 /// A linear peak as dBFS text.
 pub fn format_dbfs(peak: f32) -> String {
     if peak <= 0.0 {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use stemdeck_session::{Session, Song, Track, TrackId, grouping};
+use stemdeck_session::{Clip, Session, Song, Track, TrackId, grouping};
 
 use crate::AudioError;
 use crate::decode::{Decoder, FileInfo, is_audio_path};
@@ -111,8 +111,9 @@ pub fn import_files(files: &[PathBuf], title: &str) -> Result<Import, AudioError
             ..Song::default()
         },
     );
+    let positions = recorded_positions(&infos, rate);
     let mut taken: HashMap<String, usize> = HashMap::new();
-    for (i, info) in infos.iter().enumerate() {
+    for ((i, info), position) in infos.iter().enumerate().zip(positions) {
         let base = track_name(&info.path);
         // Two files with the same name (kick.wav, kick.flac) get "kick (2)".
         let n = taken.entry(base.to_lowercase()).or_insert(0);
@@ -123,9 +124,11 @@ pub fn import_files(files: &[PathBuf], title: &str) -> Result<Import, AudioError
             format!("{base} ({n})")
         };
         let path = std::path::absolute(&info.path).unwrap_or_else(|_| info.path.clone());
-        session
-            .tracks
-            .push(Track::new(TrackId(i as u32 + 1), name, path));
+        let mut track = Track::new(TrackId(i as u32 + 1), name, path);
+        if position > 0 {
+            track.clips = vec![Clip::at(position)];
+        }
+        session.tracks.push(track);
     }
     grouping::auto_group(&mut session);
     Ok(Import {
@@ -133,6 +136,27 @@ pub fn import_files(files: &[PathBuf], title: &str) -> Result<Import, AudioError
         infos: infos.into_iter().map(Some).collect(),
         problems,
     })
+}
+
+/// Where each file was recorded, in frames at `session_rate` after the earliest file
+/// of the import that says (its Broadcast Wave `bext` TimeReference or iXML position):
+/// files recorded together land where they were played. 0 for files without one.
+fn recorded_positions(infos: &[FileInfo], session_rate: u32) -> Vec<u64> {
+    let frames: Vec<Option<u64>> = infos
+        .iter()
+        .map(|i| {
+            let p = stemdeck_project::bwf::position(&i.path).ok().flatten()?;
+            // Exact in integers: samples at the file's rate to frames at the session's.
+            let f =
+                u128::from(p.samples) * u128::from(session_rate) / u128::from(p.sample_rate.max(1));
+            u64::try_from(f).ok()
+        })
+        .collect();
+    let earliest = frames.iter().flatten().min().copied().unwrap_or(0);
+    frames
+        .into_iter()
+        .map(|f| f.map_or(0, |f| f - earliest))
+        .collect()
 }
 
 /// Read every track's file of a loaded session (same order as `session.tracks`), on
@@ -264,6 +288,9 @@ pub struct Opened {
     pub infos: Vec<Option<FileInfo>>,
     /// Files that could not be read; the rest of the session still opens.
     pub problems: Vec<AudioError>,
+    /// What an opened DAW project holds that Stemdeck does not render, one line per
+    /// track and thing (empty for anything else).
+    pub project_warnings: Vec<String>,
 }
 
 impl Opened {
@@ -275,6 +302,7 @@ impl Opened {
             .iter()
             .flatten()
             .filter_map(FileInfo::warning_message)
+            .chain(self.project_warnings.iter().cloned())
             .collect()
     }
 
@@ -308,6 +336,8 @@ pub enum OpenError {
     Session(#[from] stemdeck_session::SessionError),
     #[error(transparent)]
     Audio(#[from] AudioError),
+    #[error(transparent)]
+    Project(#[from] stemdeck_project::Error),
     #[error("{path}: {reason}")]
     Input { path: PathBuf, reason: String },
 }
@@ -335,6 +365,22 @@ pub fn open(paths: &[PathBuf]) -> Result<Opened, OpenError> {
             base_dir: first.clone(),
             infos: import.infos,
             problems: import.problems,
+            project_warnings: Vec::new(),
+        });
+    }
+    if paths.len() == 1 && crate::project::is_project_path(first) {
+        let import = crate::project::import_project(first)?;
+        let base_dir = std::path::absolute(first)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from("."));
+        return Ok(Opened {
+            session: import.session,
+            session_file: None,
+            base_dir,
+            infos: import.infos,
+            problems: import.problems,
+            project_warnings: import.warnings,
         });
     }
     if paths.len() == 1 && !is_audio_path(first) {
@@ -365,6 +411,7 @@ pub fn open(paths: &[PathBuf]) -> Result<Opened, OpenError> {
             base_dir,
             infos,
             problems,
+            project_warnings: Vec::new(),
         });
     }
     if let Some(dir) = paths.iter().find(|p| p.is_dir()) {
@@ -388,5 +435,6 @@ pub fn open(paths: &[PathBuf]) -> Result<Opened, OpenError> {
         base_dir,
         infos: import.infos,
         problems: import.problems,
+        project_warnings: Vec::new(),
     })
 }

@@ -14,6 +14,7 @@ mod error;
 pub mod import;
 pub mod kernel;
 pub mod peaks;
+pub mod project;
 pub mod relink;
 mod repair;
 pub mod resample;

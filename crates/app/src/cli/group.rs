@@ -33,10 +33,18 @@ pub fn run(inputs: &[PathBuf], output: Option<&Path>) -> anyhow::Result<()> {
 
 /// Each stem with its tracks and the rule that put each one there.
 pub fn print_grouping(s: &Session) {
+    let line = |t: &stemdeck_session::Track| {
+        println!(
+            "    {:<32} {:<26} [{}]",
+            t.name,
+            super::format_position(t, s.sample_rate),
+            grouping::explain(&t.name).rule
+        );
+    };
     for stem in &s.stems {
         println!("{} ({} tracks)", stem.name, stem.tracks.len());
         for t in stem.tracks.iter().filter_map(|id| s.track(*id)) {
-            println!("    {:<32} [{}]", t.name, grouping::explain(&t.name).rule);
+            line(t);
         }
     }
     let unassigned: Vec<_> = s.unassigned_tracks().collect();
@@ -46,7 +54,7 @@ pub fn print_grouping(s: &Session) {
             unassigned.len()
         );
         for t in unassigned {
-            println!("    {:<32} [{}]", t.name, grouping::explain(&t.name).rule);
+            line(t);
         }
     }
 }

@@ -29,13 +29,14 @@ pub fn run(input: &Path) -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "  {:>3}  {:<28} {:<20} {:>6} {:>3} {:>11}  Stem",
-        "#", "Track", "Format", "Rate", "Ch", "Length"
+        "  {:>3}  {:<28} {:<20} {:>6} {:>3} {:>11}  {:<26} Stem",
+        "#", "Track", "Format", "Rate", "Ch", "Length", "Position"
     );
     for (i, (t, info)) in s.tracks.iter().zip(&loaded.infos).enumerate() {
         let stem = s
             .stem_of(t.id)
             .map_or("(unassigned)", |st| st.name.as_str());
+        let position = super::format_position(t, s.sample_rate);
         match info {
             Some(f) => {
                 let bits = f
@@ -43,7 +44,7 @@ pub fn run(input: &Path) -> anyhow::Result<()> {
                     .map(|b| format!(" {b}-bit"))
                     .unwrap_or_default();
                 println!(
-                    "  {:>3}  {:<28} {:<20} {:>6} {:>3} {:>11}  {stem}",
+                    "  {:>3}  {:<28} {:<20} {:>6} {:>3} {:>11}  {position:<26} {stem}",
                     i + 1,
                     t.name,
                     format!("{}/{}{bits}", f.container, f.codec),
@@ -53,7 +54,7 @@ pub fn run(input: &Path) -> anyhow::Result<()> {
                 )
             }
             None => println!(
-                "  {:>3}  {:<28} {:<20} {:>6} {:>3} {:>11}  {stem}",
+                "  {:>3}  {:<28} {:<20} {:>6} {:>3} {:>11}  {position:<26} {stem}",
                 i + 1,
                 t.name,
                 "(unreadable)",
