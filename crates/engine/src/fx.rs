@@ -41,18 +41,19 @@ impl FxSettings {
         previous: Option<&FxSettings>,
     ) -> (FxSettings, Option<String>) {
         let mut problem = None;
-        let mut checked = |effects: &[Effect], owner: &dyn Fn() -> String, old: Option<&Vec<Effect>>| {
-            match effects.iter().enumerate().find_map(|(i, e)| {
-                e.problem()
-                    .map(|p| format!("{}, effect {} ({}): {p}", owner(), i + 1, e.kind.label()))
-            }) {
-                None => effects.to_vec(),
-                Some(p) => {
-                    problem.get_or_insert(p);
-                    old.cloned().unwrap_or_default()
+        let mut checked =
+            |effects: &[Effect], owner: &dyn Fn() -> String, old: Option<&Vec<Effect>>| {
+                match effects.iter().enumerate().find_map(|(i, e)| {
+                    e.problem()
+                        .map(|p| format!("{}, effect {} ({}): {p}", owner(), i + 1, e.kind.label()))
+                }) {
+                    None => effects.to_vec(),
+                    Some(p) => {
+                        problem.get_or_insert(p);
+                        old.cloned().unwrap_or_default()
+                    }
                 }
-            }
-        };
+            };
         let tracks = session
             .tracks
             .iter()
@@ -148,7 +149,10 @@ fn same_chain_shape(a: &[Effect], b: &[Effect]) -> bool {
         && a.iter().zip(b).all(|(a, b)| match (&a.kind, &b.kind) {
             (EffectKind::Eq(x), EffectKind::Eq(y)) => {
                 x.bands.len() == y.bands.len()
-                    && x.bands.iter().zip(&y.bands).all(|(p, q)| p.shape == q.shape)
+                    && x.bands
+                        .iter()
+                        .zip(&y.bands)
+                        .all(|(p, q)| p.shape == q.shape)
             }
             (EffectKind::Limiter(x), EffectKind::Limiter(y)) => x.lookahead_ms == y.lookahead_ms,
             (EffectKind::Compressor(_), EffectKind::Compressor(_))
@@ -243,28 +247,17 @@ impl Fx {
     }
 
     /// Audio thread: take over from `old` (the running processing) every chain that can
-    /// take this one's settings in place, and the master bus when the stems are the same
-    /// ones, so their state carries on. What this one built for them goes back with
-    /// `old`. No allocation: chains are swapped, never copied.
+    /// take this one's settings in place (with its delay compensation when it is as
+    /// long), and the master bus when the stems are the same ones, so their state
+    /// carries on. What this one built for them goes back with `old`. No allocation:
+    /// chains are swapped, never copied.
     pub fn adopt(&mut self, old: &mut Fx) {
         for (i, effects) in self.settings.tracks.iter().enumerate() {
-            if let (Some(new), Some(running)) = (
-                self.inserts.track_chain_mut(i),
-                old.inserts.track_chain_mut(i),
-            ) && running.update(effects).is_ok()
-            {
-                std::mem::swap(new, running);
-            }
+            self.inserts.adopt_track(i, &mut old.inserts, i, effects);
         }
         for (j, (id, effects)) in self.settings.stems.iter().enumerate() {
-            let Some(k) = old.settings.stems.iter().position(|(o, _)| o == id) else {
-                continue;
-            };
-            if let (Some(new), Some(running)) =
-                (self.inserts.stem_chain_mut(j), old.inserts.stem_chain_mut(k))
-                && running.update(effects).is_ok()
-            {
-                std::mem::swap(new, running);
+            if let Some(k) = old.settings.stems.iter().position(|(o, _)| o == id) {
+                self.inserts.adopt_stem(j, &mut old.inserts, k, effects);
             }
         }
         let same_stems = self.settings.stems.len() == old.settings.stems.len()

@@ -86,7 +86,7 @@ pub struct Processor {
     /// The running effects (None only if even an empty bus could not be built).
     fx: Option<Box<Fx>>,
     /// A routing whose effects have another latency, waiting for the fade-out: it is
-    /// swapped in like a seek to the frame being heard (reset, pre-roll, fade-in).
+    /// swapped in like a seek to the frame then heard (reset, pre-roll, fade-in).
     parked: Option<Box<Routing>>,
     feedback: Arc<Feedback>,
     looping: Arc<LoopRegion>,
@@ -249,11 +249,12 @@ impl Processor {
                 self.fade = 0.0;
             }
             self.silence_inputs(got, k);
-            if self.playing {
+            if self.playing && self.preroll == 0 {
                 self.mix(k, true);
             } else {
-                // Stopped: silence, and the effects keep their state for the resume
-                // (running them over silence would empty their delay lines).
+                // Stopped, or waiting for the pre-roll's input: silence, and the effects
+                // keep their state (running them over silence would put a gap in their
+                // delay lines).
                 self.master.left.fill(0.0);
                 self.master.right.fill(0.0);
             }
@@ -289,7 +290,7 @@ impl Processor {
                     self.wants_play = true;
                     // A seek waiting for its fade-out keeps fading out; it fades back in
                     // once it is done (see apply_pending_seek).
-                    if self.pending_seek.is_none() {
+                    if self.pending_seek.is_none() && self.parked.is_none() {
                         self.fade_target = 1.0;
                     }
                 }
@@ -304,10 +305,9 @@ impl Processor {
                     }
                 }
                 Command::Routing(new) => {
-                    let relatch = new
-                        .fx
-                        .as_ref()
-                        .is_some_and(|fx| Some(fx.latency()) != self.fx.as_ref().map(|f| f.latency()));
+                    let relatch = new.fx.as_ref().is_some_and(|fx| {
+                        Some(fx.latency()) != self.fx.as_ref().map(|f| f.latency())
+                    });
                     if relatch || self.parked.is_some() {
                         self.park(new);
                     } else {
@@ -378,9 +378,6 @@ impl Processor {
             self.discard(Garbage::Routing(older));
         }
         self.parked = Some(new);
-        if self.pending_seek.is_none() {
-            self.pending_seek = Some(self.heard_position());
-        }
         if self.playing {
             self.fade_target = 0.0;
         }
@@ -388,11 +385,17 @@ impl Processor {
 
     /// Carry out a seek once the fade-out has reached silence (at once when paused).
     fn apply_pending_seek(&mut self) {
-        let Some(to) = self.pending_seek else { return };
+        if self.pending_seek.is_none() && self.parked.is_none() {
+            return;
+        }
         if self.playing && self.fade > 0.0 {
             return;
         }
-        self.pending_seek = None;
+        // A parked routing without a seek: carry on from the frame heard now.
+        let to = self
+            .pending_seek
+            .take()
+            .unwrap_or_else(|| self.heard_position());
         if let Some(parked) = self.parked.take() {
             self.swap_routing(parked);
         }
@@ -608,7 +611,11 @@ impl Processor {
                 [] => {}
             }
         }
-        if self.fade == 0.0 && self.fade_target == 0.0 && self.pending_seek.is_none() {
+        if self.fade == 0.0
+            && self.fade_target == 0.0
+            && self.pending_seek.is_none()
+            && self.parked.is_none()
+        {
             self.playing = false;
         }
         let rms = (sum / (2 * k.max(1)) as f32).sqrt();
