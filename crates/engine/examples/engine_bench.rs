@@ -186,6 +186,10 @@ fn device(dir: &Path, seconds: f64) {
         "== {seconds:.0} s of the effects session (128 tracks, 8 stems, EQ + compressor per track, reverb per stem, master compressor + limiter) through the default output device"
     );
     let s = effects_session(dir, true);
+    if seconds <= 0.0 {
+        // Only make the sources (bench/engine-device.sh does this before recording).
+        return;
+    }
     let mut engine = Engine::new(&s);
     if let Err(e) = engine.start_output(None) {
         eprintln!("no output: {e}");

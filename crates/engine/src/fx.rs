@@ -98,6 +98,24 @@ impl FxSettings {
         )
     }
 
+    /// Whether `session` (with `plan`) asks for exactly these settings, compared in place.
+    pub fn matches(&self, session: &Session, plan: &MixPlan) -> bool {
+        session.tracks.len() == self.tracks.len()
+            && session
+                .tracks
+                .iter()
+                .zip(&self.tracks)
+                .all(|(t, e)| t.effects == *e)
+            && plan.stems.len() == self.stems.len()
+            && plan.stems.iter().zip(&self.stems).all(|(sg, (id, e))| {
+                sg.stem == *id
+                    && session
+                        .stem(sg.stem)
+                        .map_or(e.is_empty(), |st| st.effects == *e)
+            })
+            && session.master == self.master
+    }
+
     /// Whether the running chains built for `self` can take `new` in place: the same
     /// stems in the same order and every chain of the same shape. Conservative (a
     /// look-ahead that rounds to the same frames still counts as a change); should it

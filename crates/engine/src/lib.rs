@@ -303,19 +303,23 @@ impl Engine {
         };
         let k = kind(&cmd);
         let mut cmd = cmd;
-        // A routing that replaces one waiting here takes over the effects it brought.
-        let mut carried = None;
-        for c in &mut self.backlog {
-            if let Command::Routing(waiting) = c
-                && waiting.fx.is_some()
-            {
-                carried = waiting.fx.take();
-            }
-        }
-        if let (Command::Routing(new), Some(fx)) = (&mut cmd, carried)
-            && new.fx.is_none()
+        if let Command::Routing(new) = &mut cmd
+            && let Some(at) = self
+                .backlog
+                .iter()
+                .position(|c| matches!(c, Command::Routing(_)))
         {
-            new.fx = Some(fx);
+            // A routing replaces the one waiting here in its place (parameters queued
+            // after it are for its effects), taking over the effects it brought.
+            if let Some(Command::Routing(waiting)) = self.backlog.get_mut(at)
+                && new.fx.is_none()
+            {
+                new.fx = waiting.fx.take();
+            }
+            if let Some(slot) = self.backlog.get_mut(at) {
+                *slot = cmd;
+            }
+            return;
         }
         // Parameters waiting here for the same effects are changes too: the newer ones
         // win, the others are kept.
@@ -376,6 +380,14 @@ impl Engine {
     /// was) and [`Engine::effects_problem`] says why.
     pub fn set_mix(&mut self, session: &Session) {
         let plan = session.mix_plan(MixMode::Audition);
+        if self.fx_problem.is_none() && self.fx.matches(session, &plan) {
+            // The effects are as sent (the usual case, every frame): no copy.
+            if plan != self.plan {
+                self.plan = plan.clone();
+                self.send(Command::Routing(Routing::new(plan, CHUNK)));
+            }
+            return;
+        }
         let (fx, problem) = FxSettings::from_session(session, &plan, Some(&self.fx));
         self.fx_problem = problem;
         if fx != self.fx && !self.fx.same_shape(&fx) {
