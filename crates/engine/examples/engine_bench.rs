@@ -127,9 +127,9 @@ fn cost(dir: &Path, paces: &[Pace]) {
             ),
         }
         println!(
-            "| tracks | channels | stems | mean µs | p50 µs | p99 µs | max µs | mean % | p99 % | max % | blocks switched out | not switched out: p99 µs / max µs / max % | starved | song × RT | steal % | load |"
+            "| tracks | channels | stems | mean µs | p50 µs | p99 µs | max µs | mean % | p99 % | max % | blocks switched out | not switched out: p99 µs / max µs / max % | starved | song × RT | steal % | load | thread CPU mean % / p99 % |"
         );
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|");
         for &n in &counts {
             let s = session(dir, n, 40.0, 4);
             if !measure(&s, pace, &n.to_string()) {
@@ -166,9 +166,9 @@ fn cost_effects(dir: &Path) {
             ),
         }
         println!(
-            "| session | channels | stems | mean µs | p50 µs | p99 µs | max µs | mean % | p99 % | max % | blocks switched out | not switched out: p99 µs / max µs / max % | starved | song × RT | steal % | load |"
+            "| session | channels | stems | mean µs | p50 µs | p99 µs | max µs | mean % | p99 % | max % | blocks switched out | not switched out: p99 µs / max µs / max % | starved | song × RT | steal % | load | thread CPU mean % / p99 % |"
         );
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|");
         for (label, s) in [("128 + effects", &wet), ("128 dry", &dry)] {
             if !measure(s, pace, label) {
                 return;
@@ -253,6 +253,9 @@ fn measure(s: &Session, pace: Pace, label: &str) -> bool {
     // job on this shared machine, or a page fault that slept) are also kept
     // apart, to tell the engine's cost from the scheduler's.
     let mut undisturbed = Vec::with_capacity(TIMED_BLOCKS);
+    // The thread's own CPU time per block (what it costs on a core of its own; on a
+    // loaded machine the wall time also holds the wait for a core).
+    let mut cpu = Vec::with_capacity(TIMED_BLOCKS);
     let start_pos = p.position();
     let steal_before = cpu_steal();
     let wall = Instant::now();
@@ -269,9 +272,13 @@ fn measure(s: &Session, pace: Pace, label: &str) -> bool {
             }
         }
         let switches = context_switches();
+        let cpu0 = thread_cpu_ns();
         let t = Instant::now();
         p.process(&mut out, 2);
         let us = t.elapsed().as_secs_f64() * 1e6;
+        if let (Some(a), Some(b)) = (cpu0, thread_cpu_ns()) {
+            cpu.push(b.saturating_sub(a) as f64 / 1e3);
+        }
         times.push(us);
         if context_switches() == switches {
             undisturbed.push(us);
@@ -283,8 +290,9 @@ fn measure(s: &Session, pace: Pace, label: &str) -> bool {
     let switched = times.len() - undisturbed.len();
     let st = Stats::of(&mut times);
     let un = Stats::of(&mut undisturbed);
+    let cs = Stats::of(&mut cpu);
     println!(
-        "| {label} | {channels} | {stems} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {switched} | {:.1} / {:.1} / {:.2} | {} | {:.1} | {:.1} | {} |",
+        "| {label} | {channels} | {stems} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {switched} | {:.1} / {:.1} / {:.2} | {} | {:.1} | {:.1} | {} | {:.2} / {:.2} |",
         st.mean,
         st.p50,
         st.p99,
@@ -299,8 +307,20 @@ fn measure(s: &Session, pace: Pace, label: &str) -> bool {
         played as f64 / RATE as f64 / wall,
         steal_pct(steal_before, cpu_steal()),
         loadavg(),
+        pct(cs.mean),
+        pct(cs.p99),
     );
     true
+}
+
+/// This thread's CPU time in ns (Linux: /proc/thread-self/schedstat, first field).
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Voluntary + involuntary context switches of the calling thread so far.
