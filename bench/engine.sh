@@ -6,14 +6,18 @@
 #
 # 1. cargo run --release -p stemdeck_engine --example engine_bench
 #      callback cost per 512-frame block for 16/64/128/256 tracks fed by the real reader
-#      thread, reader throughput for 64 tracks, and RSS of a 64-track × 10-minute session.
+#      thread; the same for issue 12's effects session (128 tracks in 8 stems, EQ and
+#      compressor per track, reverb per stem, master compressor and limiter) beside it
+#      dry (ENGINE_MODE=effects for that alone); reader throughput for 64 tracks, and RSS
+#      of a 64-track × 10-minute session. That effects session through a real device
+#      (PulseAudio null sink) is bench/engine-device.sh.
 #      Sources (24-bit WAV, about 0.6 GB) are generated once into $STEMDECK_BENCH_DIR
 #      (default: $TMPDIR/stemdeck-engine-bench).
 # 2. cargo run --release -p stemdeck_ui --example frame_bench 64 180
 #      CPU time per UI frame, 64 tracks, waveforms shown, while playing (headless egui).
 #
 # Environment:
-#   ENGINE_MODE   all | cost | reader | rss            (default: all)
+#   ENGINE_MODE   all | cost | effects | reader | rss  (default: all)
 #   UI_TRACKS     tracks for frame_bench               (default: 64)
 #   UI_SECONDS    song length for frame_bench          (default: 180)
 #   SKIP_UI=1     run the engine benchmark only

@@ -2,6 +2,7 @@
 
 use stemdeck_audio::kernel::Inserts;
 use stemdeck_session::Session;
+use stemdeck_session::effects::Effect;
 use stemdeck_session::routing::MixPlan;
 
 use crate::dynamics::LookaheadDelay;
@@ -32,6 +33,19 @@ impl Slot {
             chain.reset();
         }
         self.pad.reset();
+    }
+
+    /// Take over `running`'s state: its chain when it can glide to `effects` in place,
+    /// its compensation delay when it is as long. What this slot had goes to `running`.
+    fn adopt(&mut self, running: &mut Slot, effects: &[Effect]) {
+        if let (Some(mine), Some(theirs)) = (&mut self.chain, &mut running.chain)
+            && theirs.update(effects).is_ok()
+        {
+            std::mem::swap(mine, theirs);
+        }
+        if self.pad.len() == running.pad.len() {
+            std::mem::swap(&mut self.pad, &mut running.pad);
+        }
     }
 }
 
@@ -135,6 +149,37 @@ impl MixInserts {
 
     pub fn stem_chain_mut(&mut self, stem: usize) -> Option<&mut Chain> {
         self.stems.get_mut(stem)?.chain.as_mut()
+    }
+
+    /// Take over the running state of track `from` of `running` (another mix's inserts,
+    /// being replaced) for track `to`: its chain, gliding to `effects`, when it can take
+    /// them in place, and its delay compensation when it is as long; this mix's own
+    /// (fresh) ones go to `running`. So a chain that did not change shape carries on
+    /// through a rebuild, tail and all. No allocation (audio thread).
+    pub fn adopt_track(
+        &mut self,
+        to: usize,
+        running: &mut MixInserts,
+        from: usize,
+        effects: &[Effect],
+    ) {
+        if let (Some(mine), Some(theirs)) = (self.tracks.get_mut(to), running.tracks.get_mut(from))
+        {
+            mine.adopt(theirs, effects);
+        }
+    }
+
+    /// [`Self::adopt_track`] for stem `to` (plan order) from stem `from` of `running`.
+    pub fn adopt_stem(
+        &mut self,
+        to: usize,
+        running: &mut MixInserts,
+        from: usize,
+        effects: &[Effect],
+    ) {
+        if let (Some(mine), Some(theirs)) = (self.stems.get_mut(to), running.stems.get_mut(from)) {
+            mine.adopt(theirs, effects);
+        }
     }
 
     /// Forget every tail and envelope (after a seek).

@@ -1,13 +1,20 @@
 //! Benchmark of the live engine, fed by its real reader thread (no device).
 //!
 //!     cargo run --release -p stemdeck_engine --example engine_bench \
-//!         [all|cost|cost-fast|cost-paced|reader|rss]
+//!         [all|cost|cost-fast|cost-paced|effects|reader|rss|device [seconds]]
 //!
 //! * `cost`   — time of `Processor::process` per 512-frame block at 48 kHz for 16, 64,
 //!   128 and 256 tracks (mono and stereo, auto-grouped into 5 stems); only the `process`
 //!   call is timed. Two ways: back to back (`cost-fast`: each block as soon as the reader
 //!   has queued it, caches warm) and paced like a device (`cost-paced`: one block every
 //!   10.67 ms, the feed full, caches cold between callbacks — what the audio thread sees).
+//! * `effects` — the same timing (both paces) for the effects session of issue 12:
+//!   128 tracks in 8 stems, each track with a 4-band EQ and a compressor, each stem with
+//!   a reverb, a compressor and a limiter on the master; and the same session without
+//!   effects beside it.
+//! * `device` — that effects session played for 60 s (or `seconds`) through the real
+//!   cpal output (the default device: bench/engine-device.sh points it at a PulseAudio
+//!   null sink), printing xruns, starved callbacks, device errors and the callback load.
 //! * `reader` — frames per second the reader thread delivers for 64 tracks when the
 //!   processor consumes as fast as it can.
 //! * `rss`    — VmRSS / VmHWM of a 64-track × 10-minute session: right after opening, with
@@ -62,17 +69,26 @@ fn main() {
         "cost" => cost(&dir, &[Pace::Fast, Pace::RealTime]),
         "cost-fast" => cost(&dir, &[Pace::Fast]),
         "cost-paced" => cost(&dir, &[Pace::RealTime]),
+        "effects" => cost_effects(&dir),
+        "device" => {
+            let seconds = std::env::args()
+                .nth(2)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(60.0);
+            device(&dir, seconds);
+        }
         "reader" => reader(&dir),
         "rss" => rss(&dir),
         "all" => {
             // First, in a fresh process, so VmHWM is the long session's alone.
             rss_in_child();
             cost(&dir, &[Pace::Fast, Pace::RealTime]);
+            cost_effects(&dir);
             reader(&dir);
         }
         other => {
             eprintln!(
-                "unknown mode {other:?}: use all, cost, cost-fast, cost-paced, reader or rss"
+                "unknown mode {other:?}: use all, cost, cost-fast, cost-paced, effects, reader, rss or device"
             );
             std::process::exit(2);
         }
@@ -111,80 +127,16 @@ fn cost(dir: &Path, paces: &[Pace]) {
             ),
         }
         println!(
-            "| tracks | channels | stems | mean µs | p50 µs | p99 µs | max µs | mean % | p99 % | max % | blocks switched out | not switched out: p99 µs / max µs / max % | starved | song × RT | steal % | load |"
+            "| tracks | channels | stems | mean µs | p50 µs | p99 µs | max µs | mean % | p99 % | max % | blocks switched out | not switched out: p99 µs / max µs / max % | starved | song × RT | steal % | load | thread CPU per block µs / % |"
         );
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|");
+        println!(
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|"
+        );
         for &n in &counts {
             let s = session(dir, n, 40.0, 4);
-            let (channels, stems) = shape(&s);
-            let mut engine = Engine::new(&s);
-            let Some(mut p) = engine.take_processor() else {
-                eprintln!("no processor");
+            if !measure(&s, pace, &n.to_string()) {
                 return;
-            };
-            engine.play();
-            let mut out = vec![0.0f32; BLOCK * 2];
-            for _ in 0..WARMUP_BLOCKS {
-                wait_queued(&p, enough(&p));
-                p.process(&mut out, 2);
             }
-            if pace == Pace::RealTime {
-                let full_at = (AHEAD_SECONDS * RATE as f32) as usize - 2 * FEED_BLOCK;
-                wait_queued(&p, full_at);
-            }
-            let starved_before = engine.feedback().starved();
-            let mut times = Vec::with_capacity(TIMED_BLOCKS);
-            // Blocks during which this thread was switched out (preempted by another
-            // job on this shared machine, or a page fault that slept) are also kept
-            // apart, to tell the engine's cost from the scheduler's.
-            let mut undisturbed = Vec::with_capacity(TIMED_BLOCKS);
-            let start_pos = p.position();
-            let steal_before = cpu_steal();
-            let wall = Instant::now();
-            let period = Duration::from_secs_f64(BUDGET_US / 1e6);
-            let mut deadline = Instant::now();
-            for _ in 0..TIMED_BLOCKS {
-                match pace {
-                    Pace::Fast => wait_queued(&p, enough(&p)),
-                    Pace::RealTime => {
-                        deadline += period;
-                        if let Some(d) = deadline.checked_duration_since(Instant::now()) {
-                            std::thread::sleep(d);
-                        }
-                    }
-                }
-                let switches = context_switches();
-                let t = Instant::now();
-                p.process(&mut out, 2);
-                let us = t.elapsed().as_secs_f64() * 1e6;
-                times.push(us);
-                if context_switches() == switches {
-                    undisturbed.push(us);
-                }
-                std::hint::black_box(&out);
-            }
-            let wall = wall.elapsed().as_secs_f64();
-            let played = p.position() - start_pos;
-            let switched = times.len() - undisturbed.len();
-            let st = Stats::of(&mut times);
-            let un = Stats::of(&mut undisturbed);
-            println!(
-                "| {n} | {channels} | {stems} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {switched} | {:.1} / {:.1} / {:.2} | {} | {:.1} | {:.1} | {} |",
-                st.mean,
-                st.p50,
-                st.p99,
-                st.max,
-                pct(st.mean),
-                pct(st.p99),
-                pct(st.max),
-                un.p99,
-                un.max,
-                pct(un.max),
-                engine.feedback().starved() - starved_before,
-                played as f64 / RATE as f64 / wall,
-                steal_pct(steal_before, cpu_steal()),
-                loadavg(),
-            );
         }
     }
     println!();
@@ -194,6 +146,187 @@ fn cost(dir: &Path, paces: &[Pace]) {
          hypervisor gave to other guests during it.)",
         BUDGET_US / 1000.0
     );
+}
+
+/// The callback's cost with the issue's effects session, beside the same session dry.
+fn cost_effects(dir: &Path) {
+    println!();
+    println!(
+        "== Callback cost with effects: 128 tracks in 8 stems, per track a 4-band EQ and a compressor, per stem a reverb, on the master a compressor and a limiter ({BLOCK} frames, {} kHz, one core; budget {:.2} ms)",
+        RATE / 1000,
+        BUDGET_US / 1000.0
+    );
+    let wet = effects_session(dir, true);
+    let dry = effects_session(dir, false);
+    for pace in [Pace::Fast, Pace::RealTime] {
+        println!();
+        match pace {
+            Pace::Fast => println!("-- back to back"),
+            Pace::RealTime => println!(
+                "-- paced like a device: one block every {:.2} ms",
+                BUDGET_US / 1000.0
+            ),
+        }
+        println!(
+            "| session | channels | stems | mean µs | p50 µs | p99 µs | max µs | mean % | p99 % | max % | blocks switched out | not switched out: p99 µs / max µs / max % | starved | song × RT | steal % | load | thread CPU per block µs / % |"
+        );
+        println!(
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|"
+        );
+        for (label, s) in [("128 + effects", &wet), ("128 dry", &dry)] {
+            if !measure(s, pace, label) {
+                return;
+            }
+        }
+    }
+    println!();
+    println!("(goal with effects: mean ≤ 25 % of the budget on one core)");
+}
+
+/// The effects session played through the real output device for `seconds`.
+fn device(dir: &Path, seconds: f64) {
+    println!();
+    println!(
+        "== {seconds:.0} s of the effects session (128 tracks, 8 stems, EQ + compressor per track, reverb per stem, master compressor + limiter) through the default output device"
+    );
+    let s = effects_session(dir, true);
+    if seconds <= 0.0 {
+        // Only make the sources (bench/engine-device.sh does this before recording).
+        return;
+    }
+    let mut engine = Engine::new(&s);
+    if let Err(e) = engine.start_output(None) {
+        eprintln!("no output: {e}");
+        std::process::exit(1);
+    }
+    println!(
+        "device: {}",
+        engine.output_description().unwrap_or("(not running)")
+    );
+    engine.play();
+    let fb = std::sync::Arc::clone(engine.feedback());
+    let t = Instant::now();
+    let mut loads = Vec::new();
+    let mut max_load = 0f32;
+    while t.elapsed().as_secs_f64() < seconds {
+        std::thread::sleep(Duration::from_millis(100));
+        engine.poll();
+        let load = fb.load();
+        loads.push(f64::from(load));
+        max_load = max_load.max(load);
+    }
+    let events = engine.events();
+    let played = fb.position() as f64 / RATE as f64;
+    let mean_load = loads.iter().sum::<f64>() / loads.len().max(1) as f64;
+    println!(
+        "played {played:.1} s of song in {:.1} s | callbacks {} | xruns {} | starved {} | device errors {} | effects latency {} frames | callback load: mean of 10 Hz samples {:.1} %, max sampled {:.1} % | events {events:?} | load {}",
+        t.elapsed().as_secs_f64(),
+        fb.callbacks(),
+        fb.xruns(),
+        fb.starved(),
+        fb.device_errors(),
+        fb.latency(),
+        mean_load * 100.0,
+        f64::from(max_load) * 100.0,
+        loadavg()
+    );
+}
+
+/// Time `process` on `s` at `pace` and print one row of the table (`label` in the first
+/// column). False when the engine could not be driven.
+fn measure(s: &Session, pace: Pace, label: &str) -> bool {
+    let (channels, stems) = shape(s);
+    let mut engine = Engine::new(s);
+    let Some(mut p) = engine.take_processor() else {
+        eprintln!("no processor");
+        return false;
+    };
+    engine.play();
+    let mut out = vec![0.0f32; BLOCK * 2];
+    for _ in 0..WARMUP_BLOCKS {
+        wait_queued(&p, enough(&p));
+        p.process(&mut out, 2);
+    }
+    if pace == Pace::RealTime {
+        let full_at = (AHEAD_SECONDS * RATE as f32) as usize - 2 * FEED_BLOCK;
+        wait_queued(&p, full_at);
+    }
+    let starved_before = engine.feedback().starved();
+    let mut times = Vec::with_capacity(TIMED_BLOCKS);
+    // Blocks during which this thread was switched out (preempted by another
+    // job on this shared machine, or a page fault that slept) are also kept
+    // apart, to tell the engine's cost from the scheduler's.
+    let mut undisturbed = Vec::with_capacity(TIMED_BLOCKS);
+    // The thread's own CPU time over the timed loop, per block: what a block costs on a
+    // core of its own (on a loaded machine the wall time also holds the wait for a
+    // core). Taken over the whole loop: the kernel updates it at context switches, too
+    // coarse for one block. Includes the loop's own waiting (sleeps cost nothing; the
+    // back-to-back poll of `queued()` a little).
+    let cpu_before = thread_cpu_ns();
+    let start_pos = p.position();
+    let steal_before = cpu_steal();
+    let wall = Instant::now();
+    let period = Duration::from_secs_f64(BUDGET_US / 1e6);
+    let mut deadline = Instant::now();
+    for _ in 0..TIMED_BLOCKS {
+        match pace {
+            Pace::Fast => wait_queued(&p, enough(&p)),
+            Pace::RealTime => {
+                deadline += period;
+                if let Some(d) = deadline.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(d);
+                }
+            }
+        }
+        let switches = context_switches();
+        let t = Instant::now();
+        p.process(&mut out, 2);
+        let us = t.elapsed().as_secs_f64() * 1e6;
+        times.push(us);
+        if context_switches() == switches {
+            undisturbed.push(us);
+        }
+        std::hint::black_box(&out);
+    }
+    let wall = wall.elapsed().as_secs_f64();
+    let played = p.position() - start_pos;
+    let switched = times.len() - undisturbed.len();
+    let st = Stats::of(&mut times);
+    let un = Stats::of(&mut undisturbed);
+    let cpu_per_block_us = match (cpu_before, thread_cpu_ns()) {
+        (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 1e3 / TIMED_BLOCKS as f64,
+        _ => f64::NAN,
+    };
+    println!(
+        "| {label} | {channels} | {stems} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {switched} | {:.1} / {:.1} / {:.2} | {} | {:.1} | {:.1} | {} | {:.1} / {:.2} |",
+        st.mean,
+        st.p50,
+        st.p99,
+        st.max,
+        pct(st.mean),
+        pct(st.p99),
+        pct(st.max),
+        un.p99,
+        un.max,
+        pct(un.max),
+        engine.feedback().starved() - starved_before,
+        played as f64 / RATE as f64 / wall,
+        steal_pct(steal_before, cpu_steal()),
+        loadavg(),
+        cpu_per_block_us,
+        pct(cpu_per_block_us),
+    );
+    true
+}
+
+/// This thread's CPU time in ns (Linux: /proc/thread-self/schedstat, first field).
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Voluntary + involuntary context switches of the calling thread so far.
@@ -218,7 +351,8 @@ fn context_switches() -> u64 {
 /// silence (seen: dozens of starved blocks in 3000 on a loaded machine). One more feed
 /// block queued guarantees 512 published frames.
 fn enough(p: &Processor) -> usize {
-    (BLOCK + FEED_BLOCK).min(remaining(p)).max(1)
+    // With effects, a block also takes the pre-roll after a seek; near the end, less.
+    p.frames_needed(BLOCK + FEED_BLOCK)
 }
 
 fn remaining(p: &Processor) -> usize {
@@ -453,6 +587,56 @@ fn session(dir: &Path, tracks: usize, seconds: f32, variants: usize) -> Session 
         ));
     }
     stemdeck_session::grouping::auto_group(&mut s);
+    s
+}
+
+/// The issue's session: 128 tracks (90 s, so a 60 s device run never reaches the end)
+/// in 8 stems of 16; with `effects`, a 4-band EQ and a compressor on every track, a
+/// reverb on every stem, a compressor and a limiter on the master.
+fn effects_session(dir: &Path, effects: bool) -> Session {
+    use stemdeck_session::effects::{
+        BandShape, Compressor, Effect, EffectKind, Eq, EqBand, Limiter, Reverb,
+    };
+    let mut s = session(dir, 128, 90.0, 4);
+    s.stems.clear();
+    let ids: Vec<TrackId> = s.tracks.iter().map(|t| t.id).collect();
+    for (k, group) in ids.chunks(16).enumerate() {
+        let stem = s.add_stem(format!("Stem {}", k + 1));
+        s.move_tracks(group, Some(stem), None);
+    }
+    if !effects {
+        return s;
+    }
+    let band = |shape, freq_hz, gain_db| EqBand {
+        shape,
+        freq_hz,
+        gain_db,
+        q: 0.8,
+    };
+    let eq = Effect::new(EffectKind::Eq(Eq {
+        bands: vec![
+            band(BandShape::Highpass, 40.0, 0.0),
+            band(BandShape::Lowshelf, 150.0, 2.0),
+            band(BandShape::Peak, 1200.0, -3.0),
+            band(BandShape::Highshelf, 6000.0, 1.5),
+        ],
+    }));
+    let comp = |threshold_db| {
+        Effect::new(EffectKind::Compressor(Compressor {
+            threshold_db,
+            ..Compressor::default()
+        }))
+    };
+    for t in &mut s.tracks {
+        t.effects = vec![eq.clone(), comp(-24.0)];
+    }
+    for st in &mut s.stems {
+        st.effects = vec![Effect::new(EffectKind::Reverb(Reverb::default()))];
+    }
+    s.master.effects = vec![
+        comp(-12.0),
+        Effect::new(EffectKind::Limiter(Limiter::default())),
+    ];
     s
 }
 

@@ -62,6 +62,10 @@ pub struct Feedback {
     pub(crate) callbacks: AtomicU64,
     /// Whether an output device is running.
     pub(crate) device_ok: AtomicBool,
+    /// Frames the effects delay the output by (compensated: see `Processor`).
+    pub(crate) latency: AtomicU64,
+    /// The audio thread could not take effect parameters in place: rebuild.
+    pub(crate) fx_refused: AtomicBool,
 }
 
 impl Default for Feedback {
@@ -77,6 +81,8 @@ impl Default for Feedback {
             starved: AtomicU64::new(0),
             callbacks: AtomicU64::new(0),
             device_ok: AtomicBool::new(false),
+            latency: AtomicU64::new(0),
+            fx_refused: AtomicBool::new(false),
         }
     }
 }
@@ -126,6 +132,13 @@ impl Feedback {
 
     pub fn callbacks(&self) -> u64 {
         self.callbacks.load(Ordering::Relaxed)
+    }
+
+    /// Frames the effects delay the output by (a limiter's look-ahead). Playback makes
+    /// up for it (a pre-roll after every seek), so it is not added to the position; it
+    /// is the time an edit takes to be heard, beyond the device's buffer.
+    pub fn latency(&self) -> u64 {
+        self.latency.load(Ordering::Relaxed)
     }
 
     pub fn device_ok(&self) -> bool {

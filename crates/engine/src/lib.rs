@@ -3,7 +3,9 @@
 //! ```text
 //!  control thread (GUI / CLI)          reader thread                 audio thread (cpal)
 //!  Engine ── Command ring ───────────────────────────────────────►  Processor::process
-//!         ◄─ old Routing ring (freed here) ───────────────────────  (mix kernel, meters)
+//!         ◄─ garbage ring: old routings, effects, parameters ─────  (mix kernel with the
+//!                                                                      inserts, master bus,
+//!                                                                      meters)
 //!         ◄─ Feedback atomics (position, meters, load, xruns) ────
 //!                                      Reader ── feed rings ─────►  (blocks tagged with
 //!                                             ◄─ seek ring ───────   their position)
@@ -14,6 +16,7 @@
 mod device;
 mod feed;
 mod feedback;
+mod fx;
 mod processor;
 mod reader;
 mod routing;
@@ -29,14 +32,19 @@ use stemdeck_audio::stream::TrackStream;
 use stemdeck_session::Session;
 use stemdeck_session::routing::{MixMode, MixPlan};
 
+use crate::fx::{Fx, FxSettings};
+use crate::processor::Garbage;
+
 pub use device::{DeviceRender, Output, list_devices};
 pub use feed::FEED_BLOCK;
 pub use feedback::{Feedback, MAX_METERED_STEMS, MAX_METERED_TRACKS, Meter};
+pub use fx::EffectParams;
 pub use processor::{CHUNK, Command, FADE_MS, LoopRegion, Processor, RAMP_MS};
 pub use routing::Routing;
 
-/// Commands in flight at most (the old-routing ring is twice as big, so the audio thread
-/// can always hand a replaced routing back).
+/// Commands in flight at most (the garbage ring is twice as big, so the audio thread can
+/// always hand a replaced routing or spent parameters back: one item per command, plus
+/// one parked routing).
 const COMMAND_CAPACITY: usize = 256;
 
 /// Errors the engine reports. Playback problems never stop editing or export.
@@ -68,7 +76,7 @@ pub const AHEAD_SECONDS: f32 = 1.5;
 /// The control side of the engine: owns the reader thread and (once started) the output.
 pub struct Engine {
     commands: HeapProd<Command>,
-    garbage: HeapCons<Box<Routing>>,
+    garbage: HeapCons<Garbage>,
     feedback: Arc<Feedback>,
     looping: Arc<LoopRegion>,
     stop: Arc<AtomicBool>,
@@ -78,6 +86,12 @@ pub struct Engine {
     events: Receiver<EngineEvent>,
     events_tx: std::sync::mpsc::Sender<EngineEvent>,
     plan: MixPlan,
+    /// The effect settings last sent (checked: no parameter out of range).
+    fx: FxSettings,
+    /// Counts effects builds; parameters name the build they are for.
+    fx_generation: u64,
+    /// Why the last effect edit could not be heard (a parameter out of range).
+    fx_problem: Option<String>,
     rate: u32,
     len: u64,
     /// Commands the ring had no room for (the audio thread is behind, or stalled), in
@@ -101,6 +115,7 @@ fn kind(cmd: &Command) -> u8 {
         Command::Play | Command::Pause => 0,
         Command::Seek(_) => 1,
         Command::Routing(_) => 2,
+        Command::Effects(_) => 3,
     }
 }
 
@@ -141,19 +156,27 @@ impl Engine {
         let ahead = (AHEAD_SECONDS * rate as f32) as usize;
         let (feed_prod, feed_cons) = feed::feed(&channels, ahead);
         let (cmd_prod, cmd_cons) = HeapRb::<Command>::new(COMMAND_CAPACITY).split();
-        let (garbage_prod, garbage_cons) =
-            HeapRb::<Box<Routing>>::new(COMMAND_CAPACITY * 2).split();
+        let (garbage_prod, garbage_cons) = HeapRb::<Garbage>::new(COMMAND_CAPACITY * 2).split();
         let (seek_prod, seek_cons) = HeapRb::<u64>::new(64).split();
         let feedback = Arc::new(Feedback::default());
         let looping = Arc::new(LoopRegion::default());
         let stop = Arc::new(AtomicBool::new(false));
         let plan = session.mix_plan(MixMode::Audition);
+        let (fx_settings, fx_problem) = FxSettings::from_session(session, &plan, None);
+        let (fx, fx_settings) = match Fx::build(fx_settings, rate, 0) {
+            Ok(fx) => {
+                let settings = fx.settings.clone();
+                (Some(fx), settings)
+            }
+            Err(_) => (None, FxSettings::default()),
+        };
         let processor = Processor::new(processor::ProcessorParts {
             feed: feed_cons,
             commands: cmd_cons,
             garbage: garbage_prod,
             seeks: seek_prod,
             routing: Routing::new(plan.clone(), CHUNK),
+            fx,
             feedback: Arc::clone(&feedback),
             looping: Arc::clone(&looping),
             channels: channels.clone(),
@@ -186,6 +209,9 @@ impl Engine {
             events,
             events_tx,
             plan,
+            fx: fx_settings,
+            fx_generation: 0,
+            fx_problem,
             rate,
             len,
             backlog: Vec::new(),
@@ -241,6 +267,9 @@ impl Engine {
     pub fn poll(&mut self) {
         while self.garbage.try_pop().is_some() {}
         self.flush_backlog();
+        if self.feedback.fx_refused.swap(false, Ordering::Relaxed) {
+            self.rebuild_fx(self.fx.clone());
+        }
         if let Some(out) = self.output.as_mut() {
             match out.poll() {
                 Some(device::Health::Lost(msg)) => {
@@ -273,6 +302,36 @@ impl Engine {
             cmd
         };
         let k = kind(&cmd);
+        let mut cmd = cmd;
+        if let Command::Routing(new) = &mut cmd
+            && let Some(at) = self
+                .backlog
+                .iter()
+                .position(|c| matches!(c, Command::Routing(_)))
+        {
+            // A routing replaces the one waiting here in its place (parameters queued
+            // after it are for its effects), taking over the effects it brought.
+            if let Some(Command::Routing(waiting)) = self.backlog.get_mut(at)
+                && new.fx.is_none()
+            {
+                new.fx = waiting.fx.take();
+            }
+            if let Some(slot) = self.backlog.get_mut(at) {
+                *slot = cmd;
+            }
+            return;
+        }
+        // Parameters waiting here for the same effects are changes too: the newer ones
+        // win, the others are kept.
+        if let Command::Effects(new) = &mut cmd {
+            for c in &mut self.backlog {
+                if let Command::Effects(waiting) = c
+                    && waiting.generation == new.generation
+                {
+                    waiting.merge_into(new);
+                }
+            }
+        }
         self.backlog.retain(|c| kind(c) != k);
         self.backlog.push(cmd);
     }
@@ -311,15 +370,64 @@ impl Engine {
         self.looping.get()
     }
 
-    /// Follow the session's gains, pans, mutes, solos and grouping. The new routing is
-    /// built here and swapped in whole by the audio thread; nothing is sent when
-    /// nothing changed.
+    /// Follow the session's gains, pans, mutes, solos, grouping, effects and master.
+    /// Nothing is sent when nothing changed. A new routing is built here and swapped in
+    /// whole by the audio thread. Effect parameters, bypass and the master fader go as
+    /// parameters the running chains glide to; a change of shape (an effect added,
+    /// removed or moved, stems added or removed) builds new chains here, and the audio
+    /// thread keeps every running chain that can take its new settings in place. An
+    /// effect with a parameter out of range is not sent (its chain keeps playing as it
+    /// was) and [`Engine::effects_problem`] says why.
     pub fn set_mix(&mut self, session: &Session) {
         let plan = session.mix_plan(MixMode::Audition);
+        if self.fx_problem.is_none() && self.fx.matches(session, &plan) {
+            // The effects are as sent (the usual case, every frame): no copy.
+            if plan != self.plan {
+                self.plan = plan.clone();
+                self.send(Command::Routing(Routing::new(plan, CHUNK)));
+            }
+            return;
+        }
+        let (fx, problem) = FxSettings::from_session(session, &plan, Some(&self.fx));
+        self.fx_problem = problem;
+        if fx != self.fx && !self.fx.same_shape(&fx) {
+            self.plan = plan;
+            self.rebuild_fx(fx);
+            return;
+        }
         if plan != self.plan {
             self.plan = plan.clone();
             self.send(Command::Routing(Routing::new(plan, CHUNK)));
         }
+        if fx != self.fx {
+            let params = self.fx.changes(&fx, self.fx_generation);
+            self.fx = fx;
+            self.send(Command::Effects(Box::new(params)));
+        }
+    }
+
+    /// Build new effects processing for `fx` and send it with a routing for the current
+    /// plan.
+    fn rebuild_fx(&mut self, fx: FxSettings) {
+        self.fx_generation += 1;
+        match Fx::build(fx, self.rate, self.fx_generation) {
+            Ok(built) => {
+                self.fx = built.settings.clone();
+                let routing = Routing::with_fx(self.plan.clone(), CHUNK, built);
+                self.send(Command::Routing(routing));
+            }
+            Err(e) => {
+                // Checked settings never get here; keep what plays.
+                self.fx_problem = Some(e.to_string());
+                self.send(Command::Routing(Routing::new(self.plan.clone(), CHUNK)));
+            }
+        }
+    }
+
+    /// Why the last effect edit is not heard (a parameter out of range, naming the track,
+    /// stem or master and the effect), or None.
+    pub fn effects_problem(&self) -> Option<&str> {
+        self.fx_problem.as_deref()
     }
 
     /// The routing last sent to the audio thread.

@@ -1,8 +1,11 @@
 //! A routing as the audio thread uses it: the target plan plus the scratch it needs to
-//! ramp towards it, all allocated off the audio thread and swapped in whole.
+//! ramp towards it, all allocated off the audio thread and swapped in whole; with it,
+//! when the effects changed shape, their new processing.
 
 use stemdeck_audio::kernel::StereoBuf;
 use stemdeck_session::routing::MixPlan;
+
+use crate::fx::Fx;
 
 pub struct Routing {
     /// Gains to reach.
@@ -14,6 +17,9 @@ pub struct Routing {
     pub(crate) b: MixPlan,
     /// One buffer per stem.
     pub(crate) stems: Vec<StereoBuf>,
+    /// New effects processing to take over with this routing (None: the running one
+    /// carries on). Sent together so the stems and their chains never disagree.
+    pub(crate) fx: Option<Box<Fx>>,
 }
 
 impl Routing {
@@ -26,7 +32,15 @@ impl Routing {
             b: plan.clone(),
             target: plan,
             stems,
+            fx: None,
         })
+    }
+
+    /// A routing that brings new effects processing along.
+    pub(crate) fn with_fx(plan: MixPlan, chunk: usize, fx: Box<Fx>) -> Box<Routing> {
+        let mut r = Routing::new(plan, chunk);
+        r.fx = Some(fx);
+        r
     }
 
     pub fn plan(&self) -> &MixPlan {

@@ -163,14 +163,7 @@ fn seek_never_plays_stale_audio() {
     render(&mut p, 9600, 480);
     let target = 60_000u64;
     e.seek(target);
-    let mut out = Vec::new();
-    // Keep calling back like a device would, whether or not the reader is ready.
-    for _ in 0..60 {
-        let mut buf = vec![0.0; 480 * 2];
-        p.process(&mut buf, 2);
-        out.extend(buf);
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    let (_, out) = through_a_seek(&mut p);
     let before = offline(&s, 9600, FADE);
     // First: a fade-out of the old position (at most FADE frames of it, never louder).
     let old: Vec<f32> = out.iter().take(FADE * 2).copied().collect();
@@ -279,4 +272,179 @@ fn every_track_has_a_meter_after_its_own_gain_pan_and_mute() {
     assert_eq!(peak(0), 0.0);
     render(&mut p, 480, 480);
     assert!(peak(0) > 0.0);
+}
+
+/// The live mix runs the wet export's processing: track and stem chains in the kernel,
+/// the master bus after it, the latency compensated. Compared with an offline render
+/// done as the export does it (kernel + MixInserts + MasterBus, latency dropped at the
+/// start), at every block size.
+#[test]
+fn playback_with_effects_equals_the_wet_offline_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = session(dir.path(), 1.0);
+    with_effects(&mut s);
+    let want = offline(&s, 0, 30_000);
+    // The render itself does not depend on its block size.
+    assert!(max_abs_diff(&want, &offline_in_blocks(&s, 0, 30_000, 333)) < 1e-6);
+    let dry = {
+        let mut d = s.clone();
+        d.master = Default::default();
+        for t in &mut d.tracks {
+            t.effects.clear();
+        }
+        for st in &mut d.stems {
+            st.effects.clear();
+        }
+        offline(&d, 0, 30_000)
+    };
+    assert!(
+        max_abs_diff(&want, &dry) > 0.05,
+        "the effects change the sound"
+    );
+    for block in [64, 441, 512, 1024, 4096] {
+        let (mut e, mut p) = engine(&s);
+        // Track limiter 2 ms + stem limiter 1 ms + master limiter 4 ms.
+        assert_eq!(p.latency(), 96 + 48 + 192, "block {block}");
+        e.play();
+        let got = render(&mut p, 30_000, block);
+        let d = max_abs_diff(&got[FADE * 2..], &want[FADE * 2..]);
+        assert!(d < 1e-6, "block {block}: max diff {d}");
+        assert_eq!(p.position(), 30_000, "the playhead is the frame heard");
+    }
+}
+
+/// After a seek the chains are reset and pre-rolled: the output is the offline render
+/// from the new position (fresh chains), and the playhead says the frame heard.
+#[test]
+fn a_seek_with_effects_plays_the_render_from_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = session(dir.path(), 2.0);
+    with_effects(&mut s);
+    let (mut e, mut p) = engine(&s);
+    e.play();
+    render(&mut p, 9600, 480);
+    let target = 50_000u64;
+    e.seek(target);
+    let (start, out) = through_a_seek(&mut p);
+    let played = (out.len() - start) / 2;
+    let want = offline(&s, target, played);
+    let d = max_abs_diff(&out[start + FADE * 2..], &want[FADE * 2..]);
+    assert!(d < 1e-6, "after seek: max diff {d}");
+    assert_eq!(p.position(), target + played as u64);
+}
+
+/// Call back like a device, in blocks of 480 frames, whether or not the reader is ready,
+/// until the new audio starts (after the fade-out and the wait for the reader); then
+/// 40 more blocks, each once the reader has it (so a loaded machine cannot starve them).
+/// Returns where the new audio starts and the output.
+fn through_a_seek(p: &mut stemdeck_engine::Processor) -> (usize, Vec<f32>) {
+    let mut out = Vec::new();
+    let t = std::time::Instant::now();
+    while !out
+        .get(FADE * 2..)
+        .is_some_and(|o: &[f32]| o.iter().any(|x| *x != 0.0))
+    {
+        assert!(t.elapsed().as_secs() < 10, "the new audio never came");
+        let mut buf = vec![0.0; 480 * 2];
+        p.process(&mut buf, 2);
+        out.extend(buf);
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    out.extend(render(p, 40 * 480, 480));
+    let start = out[FADE * 2..]
+        .iter()
+        .position(|x| *x != 0.0)
+        .map(|i| i / 2 * 2 + FADE * 2)
+        .unwrap();
+    (start, out)
+}
+
+/// Parameter edits glide in place (nothing rebuilt, nothing cut): no step larger than
+/// the music's own, and the new settings hold once glided.
+#[test]
+fn effect_parameters_glide_while_playing() {
+    use stemdeck_session::effects::EffectKind;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = session(dir.path(), 2.0);
+    with_effects(&mut s);
+    let (mut e, mut p) = engine(&s);
+    e.play();
+    let mut out = render(&mut p, 4800, 480);
+    // Every kind of in-place edit at once: a reverb mix, a compressor threshold, a
+    // track EQ bypass, the master fader and a master limiter ceiling.
+    if let EffectKind::Reverb(r) = &mut s.stems[2].effects[0].kind {
+        r.mix = 0.6;
+    }
+    if let EffectKind::Compressor(c) = &mut s.master.effects[1].kind {
+        c.threshold_db = -20.0;
+    }
+    s.tracks[0].effects[0].bypass = true;
+    s.master.gain_db = -4.0;
+    if let EffectKind::Limiter(l) = &mut s.master.effects[2].kind {
+        l.ceiling_db = -9.0;
+    }
+    e.set_mix(&s);
+    assert_eq!(e.effects_problem(), None);
+    out.extend(render(&mut p, 24_000, 480));
+    let left: Vec<f32> = out.chunks(2).map(|f| f[0]).collect();
+    let natural = left[FADE..4800]
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0, f32::max);
+    let worst = left[4800..]
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0, f32::max);
+    assert!(worst < natural * 1.5, "step {worst} vs natural {natural}");
+    // The master limiter's new ceiling (−9 dB, then the fader's −4 dB) holds once glided.
+    let ceiling = 10f32.powf((-9.0 - 4.0) / 20.0);
+    let peak = out[20_000 * 2..].iter().fold(0f32, |m, x| m.max(x.abs()));
+    assert!(peak <= ceiling * 1.001, "peak {peak} over {ceiling}");
+    assert!(peak > ceiling * 0.5, "still playing: {peak}");
+}
+
+/// A change of shape builds new chains off the audio thread; every running chain that
+/// can take its new settings is moved over, so the untouched ones carry on (a reverb tail
+/// is not cut). Bass is muted (its chain never runs), so with the chains carried over
+/// the output is exactly that of a session that had the new delay all along.
+#[test]
+fn rebuilt_effects_keep_the_untouched_chains_running() {
+    use stemdeck_session::effects::{Delay, Effect, EffectKind};
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = session(dir.path(), 2.0);
+    with_effects(&mut s);
+    s.tracks[2].mute = true;
+    let (mut e, mut p) = engine(&s);
+    e.play();
+    render(&mut p, 9600, 480);
+    s.tracks[2]
+        .effects
+        .push(Effect::new(EffectKind::Delay(Delay::default())));
+    e.set_mix(&s);
+    let got = render(&mut p, 19_200, 480);
+    let all_along = offline(&s, 0, 9600 + 19_200);
+    let d = max_abs_diff(&got, &all_along[9600 * 2..]);
+    assert!(d < 1e-6, "untouched chains carried on: {d}");
+    // Fresh chains from there would sound different (the test has teeth).
+    let fresh = offline(&s, 9600, 19_200);
+    assert!(max_abs_diff(&got, &fresh) > 1e-3);
+
+    // Removing the master limiter changes the latency: a fade-out, then playback goes on
+    // from the frame heard, as a seek there would.
+    let at = p.position();
+    assert_eq!(at, 9600 + 19_200);
+    s.master.effects.pop();
+    e.set_mix(&s);
+    let (start, out) = through_a_seek(&mut p);
+    assert_eq!(p.latency(), 96 + 48);
+    let played = (out.len() - start) / 2;
+    let resumed = p.position() - played as u64;
+    // The fade-out ends within the first callback; the swap waits for the next one.
+    assert!(
+        (at..=at + 480).contains(&resumed),
+        "resumed at {resumed}, was at {at}"
+    );
+    let want = offline(&s, resumed, played);
+    let d = max_abs_diff(&out[start + FADE * 2..], &want[FADE * 2..]);
+    assert!(d < 1e-6, "after the latency change: {d}");
 }

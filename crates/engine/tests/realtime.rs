@@ -51,6 +51,101 @@ fn the_callback_never_allocates_or_frees() {
     }
 }
 
+/// Effects on tracks, stems and the master; parameter edits (glided in place) and shape
+/// changes (new chains built on this thread, swapped in, the old ones freed here) while
+/// playing, seeking and looping: the callback still never allocates or frees.
+#[test]
+fn the_callback_with_effects_never_allocates_or_frees() {
+    use stemdeck_session::effects::{Delay, Effect, EffectKind, Limiter, Reverb};
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = session(dir.path(), 3.0);
+    with_effects(&mut s);
+    let (mut e, mut p) = engine(&s);
+    let mut buf = vec![0.0f32; 512 * 2];
+    let mut heard = false;
+    let mut latencies = std::collections::BTreeSet::new();
+    e.play();
+    for round in 0..80 {
+        match round % 10 {
+            // Parameters: glided in place.
+            0 => {
+                if let EffectKind::Reverb(r) = &mut s.stems[2].effects[0].kind {
+                    r.mix = 0.1 + 0.05 * (round % 7) as f32;
+                }
+                s.master.gain_db = -((round % 5) as f32);
+                e.set_mix(&s);
+            }
+            1 => {
+                s.tracks[0].effects[1].bypass = !s.tracks[0].effects[1].bypass;
+                s.master.effects[1].bypass = round % 20 == 1;
+                e.set_mix(&s);
+            }
+            // Shapes: an effect added, then removed; a new look-ahead (a latency change).
+            2 => {
+                s.tracks[round % 5]
+                    .effects
+                    .push(Effect::new(EffectKind::Delay(Delay::default())));
+                e.set_mix(&s);
+            }
+            3 => {
+                s.tracks[round % 5].effects.pop();
+                s.stems[1].effects = if round % 20 == 3 {
+                    vec![Effect::new(EffectKind::Reverb(Reverb::default()))]
+                } else {
+                    Vec::new()
+                };
+                e.set_mix(&s);
+            }
+            4 => {
+                if let EffectKind::Limiter(l) = &mut s.master.effects[2].kind {
+                    l.lookahead_ms = if l.lookahead_ms > 3.0 { 2.0 } else { 4.0 };
+                }
+                s.stems[3]
+                    .effects
+                    .push(Effect::new(EffectKind::Limiter(Limiter::default())));
+                e.set_mix(&s);
+            }
+            5 => {
+                s.stems[3].effects.truncate(1);
+                let id = s.tracks[round % 5].id;
+                let to = s.stems[(round / 10) % 4].id;
+                s.move_tracks(&[id], Some(to), None);
+                e.set_mix(&s);
+            }
+            6 => e.seek((round as u64 * 7919) % 120_000),
+            7 => e.set_loop(10_000, 30_000, round % 20 == 7),
+            8 => {
+                // A stem added (the master bus and the stem chains rebuilt), then its
+                // removal a round later.
+                if s.stems.len() == 4 {
+                    s.add_stem("Extra");
+                } else {
+                    let extra = s.stems[4].id;
+                    s.delete_stem(extra);
+                }
+                e.set_mix(&s);
+            }
+            _ => {}
+        }
+        assert_eq!(e.effects_problem(), None);
+        let needed = p.frames_needed(512);
+        wait_for(&p, needed);
+        assert_no_alloc(|| p.process(&mut buf, 2));
+        heard |= buf.iter().any(|x| *x != 0.0);
+        latencies.insert(p.latency());
+        // Replaced routings, effects and parameters are freed here, on the control thread.
+        e.poll();
+    }
+    assert!(heard);
+    // The look-ahead changes were rebuilt and swapped in (latency changes are taken as
+    // a seek).
+    assert!(latencies.len() >= 2, "{latencies:?}");
+    for (frames, ch) in [(1, 2), (333, 1), (2048, 6), (5000, 2)] {
+        let mut b = vec![0.0f32; frames * ch];
+        assert_no_alloc(|| p.process(&mut b, ch));
+    }
+}
+
 #[test]
 fn device_rate_conversion_never_allocates() {
     let dir = tempfile::tempdir().unwrap();

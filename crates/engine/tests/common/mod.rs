@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use stemdeck_audio::kernel::{StereoBuf, mix_block};
+use stemdeck_audio::kernel::{StereoBuf, mix_block_with};
 use stemdeck_audio::stream::TrackStream;
 use stemdeck_engine::{Engine, Processor};
 use stemdeck_session::routing::MixMode;
@@ -84,9 +84,25 @@ pub fn session(dir: &Path, seconds: f32) -> Session {
     s
 }
 
-/// The offline render of the master (audition rules) as interleaved stereo, from `start`.
+/// The offline render of the master (audition rules) as interleaved stereo, from `start`,
+/// done the way the wet export does it: the kernel with the track and stem chains
+/// (`MixInserts`), then the master bus, in blocks; the effects' latency is rendered on
+/// and dropped at the start, so frame 0 is the frame at `start`. Without effects this is
+/// the plain kernel mix, bit for bit.
 pub fn offline(session: &Session, start: u64, frames: usize) -> Vec<f32> {
+    offline_in_blocks(session, start, frames, 1024)
+}
+
+pub fn offline_in_blocks(session: &Session, start: u64, frames: usize, block: usize) -> Vec<f32> {
     let plan = session.mix_plan(MixMode::Audition);
+    let mut inserts =
+        stemdeck_effects::MixInserts::for_session(session, &plan, session.sample_rate, block)
+            .unwrap();
+    let mut bus =
+        stemdeck_effects::MasterBus::new(&session.master, plan.stems.len(), session.sample_rate)
+            .unwrap();
+    let latency = inserts.latency() + bus.latency();
+    let total = frames + latency;
     let mut streams: Vec<TrackStream> = session
         .tracks
         .iter()
@@ -97,21 +113,38 @@ pub fn offline(session: &Session, start: u64, frames: usize) -> Vec<f32> {
     }
     let mut inputs: Vec<Vec<Vec<f32>>> = streams
         .iter()
-        .map(|s| vec![vec![0.0; frames]; s.channels()])
+        .map(|s| vec![vec![0.0; block]; s.channels()])
         .collect();
-    for (s, buf) in streams.iter_mut().zip(inputs.iter_mut()) {
-        let mut parts: Vec<&mut [f32]> = buf.iter_mut().map(|c| c.as_mut_slice()).collect();
-        s.read(&mut parts).unwrap();
+    let mut stems = vec![StereoBuf::new(block); plan.stems.len()];
+    let mut master = StereoBuf::new(block);
+    let mut out = Vec::with_capacity(total * 2);
+    let mut done = 0;
+    while done < total {
+        let n = block.min(total - done);
+        for (s, buf) in streams.iter_mut().zip(inputs.iter_mut()) {
+            let mut parts: Vec<&mut [f32]> = buf.iter_mut().map(|c| &mut c[..n]).collect();
+            s.read(&mut parts).unwrap();
+        }
+        mix_block_with(
+            &plan,
+            &plan,
+            &inputs,
+            &mut stems,
+            &mut master,
+            n,
+            &mut inserts,
+        );
+        bus.process(&mut stems, &mut master, n);
+        out.extend(
+            master.left[..n]
+                .iter()
+                .zip(&master.right[..n])
+                .flat_map(|(l, r)| [*l, *r]),
+        );
+        done += n;
     }
-    let mut stems = vec![StereoBuf::new(frames); plan.stems.len()];
-    let mut master = StereoBuf::new(frames);
-    mix_block(&plan, &plan, &inputs, &mut stems, &mut master, frames);
-    master
-        .left
-        .iter()
-        .zip(&master.right)
-        .flat_map(|(l, r)| [*l, *r])
-        .collect()
+    out.drain(..latency * 2);
+    out
 }
 
 /// An engine whose processor is driven by the test (no device).
@@ -139,9 +172,8 @@ pub fn wait_for(p: &Processor, frames: usize) {
 pub fn render(p: &mut Processor, frames: usize, block: usize) -> Vec<f32> {
     let mut out = vec![0.0; frames * 2];
     for chunk in out.chunks_mut(block * 2) {
-        let left = p.len().saturating_sub(p.position()) as usize;
         // The reader keeps AHEAD_SECONDS queued, far more than any test block.
-        wait_for(p, (chunk.len() / 2).min(left));
+        wait_for(p, p.frames_needed(chunk.len() / 2));
         p.process(chunk, 2);
     }
     out
@@ -153,4 +185,75 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
+}
+
+/// Effects everywhere on [`session`]: EQ, compressor, delay and a limiter on tracks (so
+/// track chains have latency to compensate), a compressor, reverb and limiter on stems,
+/// and EQ, compressor and limiter on the master with its fader at -1.5 dB. Thresholds
+/// low enough that every compressor and limiter works on these tones.
+pub fn with_effects(s: &mut Session) {
+    use stemdeck_session::effects::{
+        BandShape, Compressor, Delay, Effect, EffectKind, Eq, EqBand, Limiter, Reverb,
+    };
+    let eq = |bands: &[(BandShape, f32, f32)]| {
+        Effect::new(EffectKind::Eq(Eq {
+            bands: bands
+                .iter()
+                .map(|(shape, freq_hz, gain_db)| EqBand {
+                    shape: *shape,
+                    freq_hz: *freq_hz,
+                    gain_db: *gain_db,
+                    q: 0.9,
+                })
+                .collect(),
+        }))
+    };
+    let comp = |threshold_db: f32| {
+        Effect::new(EffectKind::Compressor(Compressor {
+            threshold_db,
+            ratio: 4.0,
+            attack_ms: 3.0,
+            release_ms: 60.0,
+            makeup_db: 2.0,
+            ..Compressor::default()
+        }))
+    };
+    let limiter = |ceiling_db: f32, lookahead_ms: f32| {
+        Effect::new(EffectKind::Limiter(Limiter {
+            ceiling_db,
+            release_ms: 50.0,
+            lookahead_ms,
+        }))
+    };
+    s.tracks[0].effects = vec![
+        eq(&[
+            (BandShape::Highpass, 30.0, 0.0),
+            (BandShape::Peak, 60.0, 4.0),
+        ]),
+        comp(-16.0),
+    ];
+    s.tracks[1].effects = vec![Effect::new(EffectKind::Delay(Delay {
+        time_ms: 40.0,
+        feedback: 0.4,
+        mix: 0.3,
+    }))];
+    s.tracks[2].effects = vec![comp(-20.0)];
+    s.tracks[4].effects = vec![
+        eq(&[(BandShape::Highshelf, 4000.0, -3.0)]),
+        limiter(-12.0, 2.0),
+    ];
+    s.stems[0].effects = vec![comp(-18.0)];
+    s.stems[2].effects = vec![Effect::new(EffectKind::Reverb(Reverb {
+        decay_s: 0.8,
+        predelay_ms: 10.0,
+        damping: 0.4,
+        mix: 0.3,
+    }))];
+    s.stems[3].effects = vec![limiter(-10.0, 1.0)];
+    s.master.gain_db = -1.5;
+    s.master.effects = vec![
+        eq(&[(BandShape::Lowshelf, 120.0, 2.0)]),
+        comp(-14.0),
+        limiter(-3.0, 4.0),
+    ];
 }
