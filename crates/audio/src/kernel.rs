@@ -166,7 +166,9 @@ pub fn mix_block_with(
             let channels = input.len();
             let g0 = channel_gains(channels, t_from.gain, t_from.pan);
             let g1 = channel_gains(channels, t_to.gain, t_to.pan);
-            if g0 == (0.0, 0.0) && g1 == (0.0, 0.0) {
+            // A silent track adds nothing, unless its chain still rings (a reverb or
+            // delay tail after a mute): then it runs on silence, as a DAW's would.
+            if g0 == (0.0, 0.0) && g1 == (0.0, 0.0) && !inserts.has_track_inserts(t_to.track) {
                 continue;
             }
             let Some(l_in) = input.first() else { continue };
