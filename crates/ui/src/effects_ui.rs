@@ -560,7 +560,7 @@ fn eq_ui(ui: &mut egui::Ui, eq: &mut Eq, bypass: bool, sample_rate: u32, tag: &s
                 });
                 band_value_ui(ui, &mut b.q, 0.1..=18.0, Unit::Plain, &format!("{bn} Q"));
                 if ui
-                    .small_button("✕")
+                    .small_button("×")
                     .accessible_name(format!("Remove {bn}"))
                     .on_hover_text("Remove this band")
                     .clicked()
@@ -739,7 +739,7 @@ impl StemdeckApp {
                     }
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                         if ui
-                            .button("✕")
+                            .button("×")
                             .accessible_name("Close effects")
                             .on_hover_text("Close the effects panel")
                             .clicked()
@@ -758,7 +758,7 @@ impl StemdeckApp {
                                 return;
                             };
                             if chain.is_empty() {
-                                ui.weak("No effects yet: Add effect ▸ EQ, Compressor, Limiter, Delay or Reverb.");
+                                ui.weak("No effects yet: use Add effect (EQ, Compressor, Limiter, Delay or Reverb).");
                             }
                             let n = chain.len();
                             for (i, effect) in chain.iter_mut().enumerate() {
@@ -827,7 +827,7 @@ fn effect_card_ui(
                         egui::WidgetInfo::selected(egui::Role::Button, true, bypass, &name)
                     });
                     if ui
-                        .add_enabled(i > 0, egui::Button::new("◀").small())
+                        .add_enabled(i > 0, egui::Button::new("<").small())
                         .accessible_name(format!("Move {tag} earlier"))
                         .on_hover_text("Earlier in the chain")
                         .clicked()
@@ -835,7 +835,7 @@ fn effect_card_ui(
                         action = Some(CardAction::Move(i, i - 1));
                     }
                     if ui
-                        .add_enabled(i + 1 < n, egui::Button::new("▶").small())
+                        .add_enabled(i + 1 < n, egui::Button::new(">").small())
                         .accessible_name(format!("Move {tag} later"))
                         .on_hover_text("Later in the chain")
                         .clicked()
@@ -843,7 +843,7 @@ fn effect_card_ui(
                         action = Some(CardAction::Move(i, i + 1));
                     }
                     if ui
-                        .small_button("✕")
+                        .small_button("×")
                         .accessible_name(format!("Remove {tag}"))
                         .on_hover_text("Remove this effect")
                         .clicked()
