@@ -402,7 +402,7 @@ fn eq_curve_ui(
     sample_rate: u32,
     tag: &str,
 ) -> bool {
-    let size = vec2(ui.available_width().clamp(260.0, 380.0), 150.0);
+    let size = vec2(ui.available_width().clamp(260.0, 380.0), 128.0);
     let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
     let axes = CurveAxes {
         rect: rect.shrink2(vec2(2.0, 6.0)),
@@ -705,7 +705,7 @@ impl StemdeckApp {
         let mut close = false;
         egui::Panel::bottom("effects")
             .resizable(true)
-            .default_size(320.0)
+            .default_size(300.0)
             .min_size(160.0)
             .show(ui, |ui| {
                 let rate = doc.session.sample_rate;
@@ -750,7 +750,9 @@ impl StemdeckApp {
                 });
                 ui.separator();
                 let mut action = None;
-                egui::ScrollArea::horizontal()
+                // Both ways: a long chain runs off to the right, an EQ with eight
+                // bands off the bottom of a short panel.
+                egui::ScrollArea::both()
                     .auto_shrink([false, false])
                     .show(ui, |ui| {
                         ui.horizontal_top(|ui| {

@@ -77,7 +77,13 @@ fn db_text(level: f32) -> String {
 /// A tall meter with a peak-hold line and a 0 dBFS mark.
 fn strip_meter_ui(ui: &mut egui::Ui, rect: Rect, level: f32, held: f32) {
     let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 2.0, Color32::from_gray(30));
+    painter.rect_filled(rect, 2.0, Color32::from_gray(18));
+    painter.rect_stroke(
+        rect,
+        2.0,
+        Stroke::new(1.0, Color32::from_gray(60)),
+        egui::StrokeKind::Inside,
+    );
     let y = |l: f32| rect.bottom() - rect.height() * meter_fraction(l);
     let bar = Rect::from_min_max(pos2(rect.left(), y(level)), rect.max);
     // Green, then yellow for the top tenth, red over 0 dBFS (like the lanes' meters).
@@ -107,7 +113,7 @@ fn strip_meter_ui(ui: &mut egui::Ui, rect: Rect, level: f32, held: f32) {
     for db in [0.0f32, -6.0, -12.0, -24.0, -48.0] {
         let yy = y(10f32.powf(db / 20.0));
         painter.hline(
-            pos2(rect.right() - 4.0, 0.0).x..=rect.right(),
+            (rect.right() - 4.0)..=rect.right(),
             yy,
             Stroke::new(1.0, Color32::from_gray(120)),
         );
@@ -170,7 +176,7 @@ impl StemdeckApp {
             .on_hover_text("Highest peak of the last 1.5 s");
             ui.add_space(2.0);
             // Fader and meter side by side, as tall as the strip allows.
-            let height = (ui.available_height() - 40.0).clamp(80.0, 420.0);
+            let height = (ui.available_height() - 40.0).clamp(80.0, 600.0);
             ui.horizontal(|ui| {
                 ui.add_space(4.0);
                 ui.spacing_mut().slider_width = height;
@@ -187,7 +193,7 @@ impl StemdeckApp {
                 if fader.double_clicked() {
                     *gain = 0.0;
                 }
-                let (rect, _) = ui.allocate_exact_size(vec2(14.0, height), Sense::hover());
+                let (rect, _) = ui.allocate_exact_size(vec2(16.0, height), Sense::hover());
                 strip_meter_ui(ui, rect, level, held);
                 let name = "Master peak";
                 let resp =
