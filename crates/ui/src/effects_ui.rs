@@ -899,9 +899,9 @@ mod tests {
 
     #[test]
     fn new_effects_pass_the_session_check_and_a_new_eq_is_flat() {
-        for k in 0..KIND_LABELS.len() {
+        for (k, label) in KIND_LABELS.iter().enumerate() {
             let e = new_effect(k).unwrap();
-            assert_eq!(e.kind.label(), KIND_LABELS[k]);
+            assert_eq!(e.kind.label(), *label);
             assert!(e.problem().is_none(), "{:?}", e.problem());
         }
         let Some(Effect {
