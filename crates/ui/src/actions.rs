@@ -30,6 +30,8 @@ pub enum Action {
     GoToStart,
     ToggleLoop,
     SongInfo,
+    ShowEffects,
+    ShowMaster,
     Diagnostics,
     KeyboardShortcuts,
     About,
@@ -48,7 +50,7 @@ const fn bare(key: Key) -> KeyboardShortcut {
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 27] = [
         Action::NewSession,
         Action::Open,
         Action::OpenFolder,
@@ -71,6 +73,8 @@ impl Action {
         Action::GoToStart,
         Action::ToggleLoop,
         Action::SongInfo,
+        Action::ShowEffects,
+        Action::ShowMaster,
         Action::Diagnostics,
         Action::KeyboardShortcuts,
         Action::About,
@@ -101,6 +105,8 @@ impl Action {
             Action::GoToStart => "Go to Start",
             Action::ToggleLoop => "Loop On / Off",
             Action::SongInfo => "Song Information",
+            Action::ShowEffects => "Effects Panel",
+            Action::ShowMaster => "Master Strip",
             Action::Diagnostics => "Diagnostics",
             Action::KeyboardShortcuts => "Keyboard Shortcuts",
             Action::About => "About Stemdeck",
@@ -132,6 +138,10 @@ impl Action {
             Action::GoToStart => "Move the playhead to the start",
             Action::ToggleLoop => "Loop the region set on the ruler",
             Action::SongInfo => "Show the song information panel",
+            Action::ShowEffects => {
+                "Show or hide the effects of the chosen track, stem or master (its FX button)"
+            }
+            Action::ShowMaster => "Show or hide the master fader, meter and clip light",
             Action::Diagnostics => "Audio device and engine figures",
             Action::KeyboardShortcuts => "Every key Stemdeck knows",
             Action::About => "Version and licences",
@@ -160,6 +170,9 @@ impl Action {
             Action::GoToStart => bare(Key::Home),
             Action::ToggleLoop => bare(Key::L),
             Action::KeyboardShortcuts => bare(Key::F1),
+            // F for effects; X opens the mixer in Logic Pro, the master strip here.
+            Action::ShowEffects => bare(Key::F),
+            Action::ShowMaster => bare(Key::X),
             Action::ExportOptions
             | Action::RegroupAll
             | Action::SongInfo
@@ -191,7 +204,9 @@ impl Action {
             | Action::CloseSession
             | Action::MuteSelection
             | Action::SoloSelection
-            | Action::SongInfo => doc.is_some(),
+            | Action::SongInfo
+            | Action::ShowEffects
+            | Action::ShowMaster => doc.is_some(),
             Action::RegroupAll => doc.is_some_and(|d| !d.session.tracks.is_empty()),
             Action::Undo => doc.is_some_and(crate::document::Document::can_undo),
             Action::Redo => doc.is_some_and(crate::document::Document::can_redo),
@@ -236,6 +251,8 @@ impl StemdeckApp {
             Action::GoToStart => self.seek(0),
             Action::ToggleLoop => self.toggle_loop(),
             Action::SongInfo => self.show_song = !self.show_song,
+            Action::ShowEffects => self.show_effects = !self.show_effects,
+            Action::ShowMaster => self.show_master = !self.show_master,
             Action::Diagnostics => self.windows.diagnostics = true,
             Action::KeyboardShortcuts => self.windows.shortcuts = true,
             Action::About => self.windows.about = true,

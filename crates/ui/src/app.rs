@@ -84,6 +84,13 @@ pub struct StemdeckApp {
     pub pending: Option<Pending>,
     pub(crate) close_confirmed: bool,
     pub show_song: bool,
+    /// The effects panel, and whose chain it shows.
+    pub show_effects: bool,
+    pub fx_owner: crate::effects_ui::ChainOwner,
+    /// The master strip (fader, meter, clip light) beside the lanes.
+    pub show_master: bool,
+    /// The master meter's held peak and clip latch.
+    pub master_hold: crate::mixer_ui::PeakHold,
     pub(crate) export: ExportState,
     pub(crate) recovery: RecoveryState,
     /// The stem-package check (offer, report, repair).
@@ -125,6 +132,10 @@ impl StemdeckApp {
             pending: None,
             close_confirmed: false,
             show_song: true,
+            show_effects: false,
+            fx_owner: crate::effects_ui::ChainOwner::Master,
+            show_master: true,
+            master_hold: crate::mixer_ui::PeakHold::default(),
             export: ExportState::default(),
             recovery: RecoveryState::new(),
             check: Default::default(),
@@ -607,6 +618,13 @@ impl StemdeckApp {
                 .default_size(240.0)
                 .show(ui, |ui| self.song_ui(ui));
         }
+        if self.show_master && self.doc.is_some() {
+            egui::Panel::right("master-strip")
+                .resizable(false)
+                .exact_size(96.0)
+                .show(ui, |ui| self.master_strip_ui(ui));
+        }
+        self.effects_panel_ui(ui);
         self.check_ui(ui);
         egui::CentralPanel::default().show(ui, |ui| {
             if self.doc.is_some() {

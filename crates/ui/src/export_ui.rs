@@ -15,7 +15,7 @@ use stemdeck_export::{
     DeliveryOptions, ExportError, ExportOptions, ExportReport, Progress, SAMPLE_RATES,
     SampleFormat, Stage, TRIM_TARGET_DBFS, TrimMode, planned_files,
 };
-use stemdeck_session::ExportSettings;
+use stemdeck_session::{EffectsMode, ExportSettings};
 
 use crate::app::{Level, StemdeckApp};
 
@@ -74,6 +74,15 @@ fn stage_from_code(code: u8) -> Stage {
         1 => Stage::Trim,
         2 => Stage::Verify,
         _ => Stage::Render,
+    }
+}
+
+/// The effects choice as the options window says it.
+fn effects_text(mode: EffectsMode) -> &'static str {
+    match mode {
+        EffectsMode::Wet => "Wet (with effects)",
+        EffectsMode::Dry => "Dry (without effects)",
+        EffectsMode::Both => "Both (wet and dry)",
     }
 }
 
@@ -468,6 +477,23 @@ impl StemdeckApp {
                 )
                 .labelled_by(label.id)
                 .on_hover_text("Tokens: {index} {title} {artist} {stem} {bpm} {key}");
+                ui.end_row();
+
+                let label = ui.label("Effects");
+                egui::ComboBox::from_id_salt("effects")
+                    .selected_text(effects_text(s.effects))
+                    .show_ui(ui, |ui| {
+                        for m in EffectsMode::ALL {
+                            ui.selectable_value(&mut s.effects, m, effects_text(m));
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id)
+                    .on_hover_text(
+                        "Wet stems include their effects and the master processing; dry \
+                         stems have none (the master fader applies to both). Both writes \
+                         each stem twice, the dry one named \"(Dry)\".",
+                    );
                 ui.end_row();
 
                 ui.label("Include");

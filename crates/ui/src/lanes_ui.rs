@@ -7,6 +7,7 @@ use stemdeck_session::routing::MixMode;
 use stemdeck_session::{StemId, TrackId};
 
 use crate::app::StemdeckApp;
+use crate::effects_ui::{ChainOwner, fx_button_ui};
 use crate::theme::{self, LANE_HEADER_HEIGHT, LANE_HEADER_WIDTH, TRACK_ROW_HEIGHT};
 use crate::transport_ui::{meter_ui, vertical_meter_ui};
 
@@ -334,6 +335,8 @@ impl StemdeckApp {
         let mut row_rects: Vec<(TrackId, Rect)> = Vec::new();
         let mut clicked_track: Option<(TrackId, egui::Modifiers)> = None;
         let mut header_clicked = false;
+        let fx_open = self.show_effects.then_some(self.fx_owner);
+        let mut fx_clicked: Option<ChainOwner> = None;
         let lane = frame.show(ui, |ui| {
             ui.set_min_width(ui.available_width());
             // Header.
@@ -390,6 +393,10 @@ impl StemdeckApp {
                         .show_value(true),
                 )
                 .on_hover_text(format!("{stem_name} gain"));
+                let owner = ChainOwner::Stem(id);
+                if fx_button_ui(ui, &stem.effects, &stem_name, fx_open == Some(owner)).clicked() {
+                    fx_clicked = Some(owner);
+                }
                 meter_ui(ui, level, 90.0, &format!("{stem_name} peak"));
             });
             // Track rows.
@@ -425,6 +432,8 @@ impl StemdeckApp {
                     audible,
                     pos,
                     level,
+                    fx_open,
+                    &mut fx_clicked,
                 ) {
                     row_rects.push((tid, rect));
                     if let Some(m) = click {
@@ -436,6 +445,9 @@ impl StemdeckApp {
                 ui.weak("Drop tracks here");
             }
         });
+        if let Some(owner) = fx_clicked {
+            self.toggle_chain(owner);
+        }
         if header_clicked {
             self.selection.stem = Some(id);
             self.selection.tracks.clear();
@@ -510,6 +522,8 @@ impl StemdeckApp {
         let doc = self.doc.as_mut()?;
         let ids: Vec<TrackId> = doc.session.unassigned_tracks().map(|t| t.id).collect();
         let mut clicked = None;
+        let fx_open = self.show_effects.then_some(self.fx_owner);
+        let mut fx_clicked: Option<ChainOwner> = None;
         let frame = egui::Frame::new()
             .stroke(Stroke::new(1.0, Color32::from_gray(80)))
             .corner_radius(CornerRadius::same(4))
@@ -534,11 +548,16 @@ impl StemdeckApp {
                     false,
                     pos,
                     0.0,
+                    fx_open,
+                    &mut fx_clicked,
                 ) {
                     clicked = Some((tid, m));
                 }
             }
         });
+        if let Some(owner) = fx_clicked {
+            self.toggle_chain(owner);
+        }
         if let Some((tid, m)) = clicked {
             self.select_track(tid, m);
         }
@@ -590,6 +609,8 @@ fn track_row_ui(
     audible: bool,
     pos: u64,
     level: f32,
+    fx_open: Option<ChainOwner>,
+    fx_clicked: &mut Option<ChainOwner>,
 ) -> Option<(Rect, Option<egui::Modifiers>)> {
     let selected = selection.tracks.contains(&id);
     let drag_ids: Vec<TrackId> = if selected {
@@ -687,6 +708,10 @@ fn track_row_ui(
             .on_hover_text(format!("{name} pan (L100 … C … R100)"));
         if r.changed() {
             track.pan = pan as f32;
+        }
+        let owner = ChainOwner::Track(id);
+        if fx_button_ui(ui, &track.effects, &name, fx_open == Some(owner)).clicked() {
+            *fx_clicked = Some(owner);
         }
     });
     // Waveform.

@@ -20,6 +20,23 @@ impl StemdeckApp {
         }
     }
 
+    /// A menu item for an action that shows or hides a part of the window: ticked
+    /// while shown, with its shortcut.
+    fn toggle_item_ui(&mut self, ui: &mut egui::Ui, action: Action, on: bool) {
+        let mut button = egui::Button::new(action.label()).selected(on);
+        if let Some(s) = action.shortcut() {
+            button = button.shortcut_text(ui.ctx().format_shortcut(&s));
+        }
+        if ui
+            .add_enabled(action.enabled(self), button)
+            .on_hover_text(action.help())
+            .clicked()
+        {
+            let ctx = ui.ctx().clone();
+            self.run_action(&ctx, action);
+        }
+    }
+
     fn actions_ui(&mut self, ui: &mut egui::Ui, actions: &[Action]) {
         for a in actions {
             self.action_item_ui(ui, *a);
@@ -89,6 +106,8 @@ impl StemdeckApp {
             ui.menu_button("View", |ui| {
                 ui.checkbox(&mut self.show_song, Action::SongInfo.label())
                     .on_hover_text(Action::SongInfo.help());
+                self.toggle_item_ui(ui, Action::ShowEffects, self.show_effects);
+                self.toggle_item_ui(ui, Action::ShowMaster, self.show_master);
                 self.action_item_ui(ui, Action::Diagnostics);
             });
             ui.menu_button("Help", |ui| {

@@ -78,6 +78,7 @@ impl StemdeckApp {
             stems.push(p.max(old * decay));
         }
         let (m, _) = fb.master_meter().take();
+        self.master_hold.feed(m, std::time::Instant::now());
         let master = m.max(self.meter_display.last().copied().unwrap_or(0.0) * decay);
         self.meter_display = stems.clone();
         self.meter_display.push(master);
@@ -139,8 +140,11 @@ impl StemdeckApp {
             if loop_btn.clicked() {
                 self.toggle_loop();
             }
-            ui.label("Master");
-            meter_ui(ui, master, 160.0, "Master peak");
+            // Beside the lanes the master strip has the master meter; without it, here.
+            if !self.show_master {
+                ui.label("Master");
+                meter_ui(ui, master, 160.0, "Master peak");
+            }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let shortcut = Action::ExportStems
                     .shortcut()

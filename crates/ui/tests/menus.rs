@@ -22,7 +22,10 @@ fn menu(h: &mut Harness<'_, StemdeckApp>, menu: &str, item: &str) {
             .is_some_and(|l| l == item || l.starts_with(&with_shortcut))
     })
     .click();
-    h.run();
+    // The command may start background work (Add Files computes the new tracks'
+    // overviews, which repaints until done): settle as far as the harness goes, and
+    // let the test wait for what it needs.
+    h.try_run().ok();
 }
 
 fn undo(h: &mut Harness<'_, StemdeckApp>) {

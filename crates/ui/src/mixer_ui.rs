@@ -1,0 +1,265 @@
+//! The master strip at the right edge of the lanes, like a mixer's master channel: the
+//! master fader (`session.master.gain_db`), the master meter with peak hold, the clip
+//! indicator and the master's effects button.
+//!
+//! The engine's master meter hands over the peak since the last read, so no peak is
+//! missed between frames; holding the peak and latching the clip light are done here.
+
+use std::time::{Duration, Instant};
+
+use egui::{Color32, Rect, Sense, Stroke, pos2, vec2};
+use stemdeck_session::MAX_MASTER_GAIN_DB;
+
+use crate::app::StemdeckApp;
+use crate::effects_ui::{ChainOwner, fx_button_ui};
+use crate::theme::meter_fraction;
+
+/// How long a peak is held before it falls.
+pub const PEAK_HOLD: Duration = Duration::from_millis(1500);
+/// How fast a held peak falls once the hold is over.
+const FALL_DB_PER_SECOND: f32 = 20.0;
+/// The fader's lowest setting (the session accepts any finite number of dB; below
+/// this a fader has no useful travel).
+pub const MIN_FADER_DB: f32 = -60.0;
+
+/// The master meter's held peak and its clip latch.
+#[derive(Clone, Debug, Default)]
+pub struct PeakHold {
+    held: f32,
+    at: Option<Instant>,
+    /// Latched when a peak went over 0 dBFS; cleared only by the user.
+    pub clipped: bool,
+}
+
+impl PeakHold {
+    /// Take the peak read since the last frame.
+    pub fn feed(&mut self, peak: f32, now: Instant) {
+        if !peak.is_finite() {
+            return;
+        }
+        if peak >= self.level(now) {
+            self.held = peak;
+            self.at = Some(now);
+        }
+        if peak > 1.0 {
+            self.clipped = true;
+        }
+    }
+
+    /// The held level now: the peak for `PEAK_HOLD`, then falling.
+    pub fn level(&self, now: Instant) -> f32 {
+        let Some(at) = self.at else { return 0.0 };
+        let since = now.saturating_duration_since(at);
+        match since.checked_sub(PEAK_HOLD) {
+            None => self.held,
+            Some(falling) => {
+                let db = FALL_DB_PER_SECOND * falling.as_secs_f32();
+                let level = self.held * 10f32.powf(-db / 20.0);
+                if level < 1e-4 { 0.0 } else { level }
+            }
+        }
+    }
+
+    /// Whether the display still moves without new peaks (to keep repainting).
+    pub fn is_moving(&self, now: Instant) -> bool {
+        self.level(now) > 0.0
+    }
+}
+
+fn db_text(level: f32) -> String {
+    if level > 0.0 {
+        format!("{:+.1}", 20.0 * level.log10())
+    } else {
+        "-inf".to_owned()
+    }
+}
+
+/// A tall meter with a peak-hold line and a 0 dBFS mark.
+fn strip_meter_ui(ui: &mut egui::Ui, rect: Rect, level: f32, held: f32) {
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, Color32::from_gray(18));
+    painter.rect_stroke(
+        rect,
+        2.0,
+        Stroke::new(1.0, Color32::from_gray(60)),
+        egui::StrokeKind::Inside,
+    );
+    let y = |l: f32| rect.bottom() - rect.height() * meter_fraction(l);
+    let bar = Rect::from_min_max(pos2(rect.left(), y(level)), rect.max);
+    // Green, then yellow for the top tenth, red over 0 dBFS (like the lanes' meters).
+    let yellow_from = rect.bottom() - rect.height() * 0.9;
+    let green = Rect::from_min_max(pos2(bar.left(), bar.top().max(yellow_from)), bar.max);
+    painter.rect_filled(green, 1.0, Color32::from_rgb(80, 200, 110));
+    if bar.top() < yellow_from {
+        painter.rect_filled(
+            Rect::from_min_max(bar.min, pos2(bar.right(), yellow_from)),
+            1.0,
+            if level >= 1.0 {
+                Color32::from_rgb(230, 60, 50)
+            } else {
+                Color32::from_rgb(230, 200, 60)
+            },
+        );
+    }
+    if held > 0.0 {
+        let color = if held > 1.0 {
+            Color32::from_rgb(255, 70, 60)
+        } else {
+            Color32::WHITE
+        };
+        painter.hline(rect.x_range(), y(held), Stroke::new(2.0, color));
+    }
+    // Scale: 0, -6, -12, -24, -48 dBFS.
+    for db in [0.0f32, -6.0, -12.0, -24.0, -48.0] {
+        let yy = y(10f32.powf(db / 20.0));
+        painter.hline(
+            (rect.right() - 4.0)..=rect.right(),
+            yy,
+            Stroke::new(1.0, Color32::from_gray(120)),
+        );
+    }
+}
+
+impl StemdeckApp {
+    /// The master strip: a right-hand panel beside the lanes.
+    pub(crate) fn master_strip_ui(&mut self, ui: &mut egui::Ui) {
+        let now = Instant::now();
+        let level = self.meter_display.last().copied().unwrap_or(0.0);
+        let held = self.master_hold.level(now);
+        if self.master_hold.is_moving(now) {
+            ui.ctx().request_repaint_after(Duration::from_millis(50));
+        }
+        let fx_open = self.show_effects && self.fx_owner == ChainOwner::Master;
+        let Some(doc) = self.doc.as_mut() else { return };
+        let mut open_fx = false;
+        ui.vertical_centered(|ui| {
+            ui.add_space(4.0);
+            ui.label(egui::RichText::new("Master").strong());
+            if fx_button_ui(ui, &doc.session.master.effects, "Master", fx_open).clicked() {
+                open_fx = true;
+            }
+            // The clip light: lit and latched by any peak over 0 dBFS, cleared by a click.
+            let clipped = self.master_hold.clipped;
+            let clip = ui
+                .add(
+                    egui::Button::new(egui::RichText::new("CLIP").strong().small().color(
+                        if clipped {
+                            Color32::WHITE
+                        } else {
+                            Color32::GRAY
+                        },
+                    ))
+                    .fill(if clipped {
+                        Color32::from_rgb(200, 40, 40)
+                    } else {
+                        Color32::from_gray(40)
+                    })
+                    .min_size(vec2(60.0, 18.0)),
+                )
+                .on_hover_text(if clipped {
+                    "The master went over 0 dBFS. Click to clear"
+                } else {
+                    "Lights when the master goes over 0 dBFS, and stays lit until clicked"
+                });
+            if clip.clicked() {
+                self.master_hold.clipped = false;
+            }
+            let clipped_now = self.master_hold.clipped;
+            clip.widget_info(|| {
+                egui::WidgetInfo::selected(egui::Role::Button, true, clipped_now, "Master clip")
+            });
+            ui.label(
+                egui::RichText::new(format!("{} dBFS", db_text(held)))
+                    .monospace()
+                    .small(),
+            )
+            .on_hover_text("Highest peak of the last 1.5 s");
+            ui.add_space(2.0);
+            // Fader and meter side by side, as tall as the strip allows.
+            let height = (ui.available_height() - 40.0).clamp(80.0, 600.0);
+            ui.horizontal(|ui| {
+                ui.add_space(4.0);
+                ui.spacing_mut().slider_width = height;
+                let gain = &mut doc.session.master.gain_db;
+                let fader = ui
+                    .add(
+                        egui::Slider::new(gain, MIN_FADER_DB..=MAX_MASTER_GAIN_DB)
+                            .vertical()
+                            .clamping(egui::SliderClamping::Edits)
+                            .show_value(false),
+                    )
+                    .accessible_name("Master fader")
+                    .on_hover_text("Master level (applies to every file). Double-click: 0 dB");
+                if fader.double_clicked() {
+                    *gain = 0.0;
+                }
+                let (rect, _) = ui.allocate_exact_size(vec2(16.0, height), Sense::hover());
+                strip_meter_ui(ui, rect, level, held);
+                let name = "Master peak";
+                let resp =
+                    ui.interact(rect, egui::Id::unique("master-strip-meter"), Sense::hover());
+                resp.widget_info(|| {
+                    let mut info = egui::WidgetInfo::labeled(egui::Role::Meter, true, name);
+                    info.value = Some(f64::from(level));
+                    info
+                });
+            });
+            let gain = &mut doc.session.master.gain_db;
+            ui.add(
+                egui::DragValue::new(&mut *gain)
+                    .range(MIN_FADER_DB..=MAX_MASTER_GAIN_DB)
+                    .clamp_existing_to_range(false)
+                    .speed(0.1)
+                    .custom_formatter(|v, _| format!("{v:+.1} dB"))
+                    .custom_parser(|s| {
+                        let s = s.trim().to_ascii_lowercase();
+                        s.trim_end_matches("db").trim().parse::<f64>().ok()
+                    }),
+            )
+            .accessible_name("Master gain")
+            .on_hover_text(format!(
+                "Master gain: {MIN_FADER_DB} to +{MAX_MASTER_GAIN_DB} dB (drag or type)"
+            ));
+            if ui
+                .small_button("0 dB")
+                .on_hover_text("Reset the master fader to 0 dB")
+                .clicked()
+            {
+                *gain = 0.0;
+            }
+        });
+        if open_fx {
+            self.toggle_chain(ChainOwner::Master);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peak_is_held_then_falls_and_a_clip_latches() {
+        let t0 = Instant::now();
+        let mut m = PeakHold::default();
+        assert_eq!(m.level(t0), 0.0);
+        m.feed(0.5, t0);
+        m.feed(0.1, t0 + Duration::from_millis(500));
+        assert_eq!(m.level(t0 + Duration::from_millis(1400)), 0.5, "held");
+        // One second after the hold: 20 dB lower.
+        let later = m.level(t0 + PEAK_HOLD + Duration::from_secs(1));
+        assert!((later - 0.05).abs() < 1e-4, "{later}");
+        assert!(!m.clipped);
+        // A higher peak takes over at once; a lower one waits for the fall.
+        m.feed(0.8, t0 + Duration::from_millis(600));
+        assert_eq!(m.level(t0 + Duration::from_millis(700)), 0.8);
+        m.feed(1.2, t0 + Duration::from_secs(3));
+        assert!(m.clipped);
+        m.feed(0.1, t0 + Duration::from_secs(10));
+        assert!(m.clipped, "stays latched");
+        assert!(!m.is_moving(t0 + Duration::from_secs(60)));
+        m.clipped = false;
+        m.feed(1.0, t0 + Duration::from_secs(61));
+        assert!(!m.clipped, "0 dBFS itself is not over");
+    }
+}
