@@ -48,10 +48,19 @@ fn write_session(
 /// Noise-like material: a sum of tones at unrelated frequencies, so every band has work.
 fn material(frames: usize, seed: f64, amp: f64) -> Vec<f32> {
     let mut x = vec![0.0f32; frames];
-    for (k, f) in [97.0, 431.0, 1013.0, 2351.0, 5003.0, 9011.0, 13007.0].iter().enumerate() {
+    for (k, f) in [97.0, 431.0, 1013.0, 2351.0, 5003.0, 9011.0, 13007.0]
+        .iter()
+        .enumerate()
+    {
         add(
             &mut x,
-            &sine(frames, RATE, f * (1.0 + seed * 0.01), amp / 7.0, k as f64 + seed),
+            &sine(
+                frames,
+                RATE,
+                f * (1.0 + seed * 0.01),
+                amp / 7.0,
+                k as f64 + seed,
+            ),
         );
     }
     x
@@ -103,10 +112,9 @@ fn a_stem_eq_nulls_against_ffmpeg_on_the_dry_stem() {
         assert!(dbfs(peak(&diff(&wet.channels[c], &dry.channels[c]))) > -30.0);
     }
     // The sheet says which processing each file includes.
-    let sheet: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("FX - Song Info.json")).unwrap(),
-    )
-    .unwrap();
+    let sheet: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("FX - Song Info.json")).unwrap())
+            .unwrap();
     let stems = sheet["stems"].as_array().unwrap();
     assert_eq!(stems[0]["processing"]["chains"][0]["on"], "stem \"Keys\"");
     assert_eq!(stems[1]["processing"]["dry"], true);
@@ -125,11 +133,19 @@ fn a_master_limiter_holds_its_ceiling_on_every_wet_file_and_the_stems_still_sum(
     let bass = sine(frames, RATE, 110.0, 0.35, 0.0);
     let keys = sine(frames, RATE, 220.0, 0.3, 0.0);
     for (name, x) in [("Drums", &drums), ("Bass", &bass), ("Keys", &keys)] {
-        write_wav_f32(&dir.path().join(format!("{name}.wav")), RATE, &[x.clone(), x.clone()]);
+        write_wav_f32(
+            &dir.path().join(format!("{name}.wav")),
+            RATE,
+            &[x.clone(), x.clone()],
+        );
     }
     let session = write_session(
         dir.path(),
-        &[("Drums", "Drums.wav"), ("Bass", "Bass.wav"), ("Keys", "Keys.wav")],
+        &[
+            ("Drums", "Drums.wav"),
+            ("Bass", "Bass.wav"),
+            ("Keys", "Keys.wav"),
+        ],
         json!([[{"type": "compressor", "bypass": false, "threshold_db": -12, "ratio": 3,
                   "knee_db": 6, "attack_ms": 5, "release_ms": 80, "makeup_db": 0}], [], []]),
         json!([[], [{"type": "reverb", "bypass": false, "decay_s": 1.2, "predelay_ms": 10,
@@ -145,7 +161,16 @@ fn a_master_limiter_holds_its_ceiling_on_every_wet_file_and_the_stems_still_sum(
         stemdeck()
             .arg("export")
             .arg(&session)
-            .args(["--format", "wav32f", "--master", "--effects", "both", "--tail", "1", "--out"])
+            .args([
+                "--format",
+                "wav32f",
+                "--master",
+                "--effects",
+                "both",
+                "--tail",
+                "1",
+                "--out",
+            ])
             .arg(&out),
     );
     assert!(stdout.contains("processed master"), "{stdout}");
@@ -153,21 +178,32 @@ fn a_master_limiter_holds_its_ceiling_on_every_wet_file_and_the_stems_still_sum(
     let wet_names = ["01 FX - Drums.wav", "02 FX - Bass.wav", "03 FX - Keys.wav"];
     let wet: Vec<Wav> = wet_names.iter().map(|n| read_wav(&out.join(n))).collect();
     let master = read_wav(&out.join("00 FX - Master.wav"));
-    let named = wet_names.iter().copied().zip(&wet).chain([("master", &master)]);
+    let named = wet_names
+        .iter()
+        .copied()
+        .zip(&wet)
+        .chain([("master", &master)]);
     for (name, w) in named {
         for c in &w.channels {
             assert!(peak(c) <= ceiling, "{name}: {:.2} dBFS", dbfs(peak(c)));
         }
     }
     let dry_drums = read_wav(&out.join("01 FX - Drums (Dry).wav"));
-    assert!(dbfs(peak(&dry_drums.channels[0])) > -2.0 + 3.0, "the dry drums are not limited");
+    assert!(
+        dbfs(peak(&dry_drums.channels[0])) > -2.0 + 3.0,
+        "the dry drums are not limited"
+    );
     for c in 0..2 {
         let mut sum = vec![0.0f32; master.frames()];
         for w in &wet {
             add(&mut sum, &w.channels[c]);
         }
         let residual = peak(&diff(&sum, &master.channels[c]));
-        assert!(dbfs(residual) < -120.0, "wet stems vs master: {:.1} dBFS", dbfs(residual));
+        assert!(
+            dbfs(residual) < -120.0,
+            "wet stems vs master: {:.1} dBFS",
+            dbfs(residual)
+        );
     }
     // The reverb rings on into the tail (not cut at the song's end).
     let bass = &wet[1].channels[0];

@@ -43,10 +43,10 @@ use stemdeck_audio::decode::Decoder;
 use stemdeck_audio::kernel::{StereoBuf, mix_block, mix_block_with};
 use stemdeck_audio::resample::{RateConverter, converted_len};
 use stemdeck_audio::stream::TrackStream;
-use stemdeck_session::routing::{MixMode, MixPlan};
 use stemdeck_effects::dynamics::LookaheadDelay;
 use stemdeck_effects::{MasterBus, MixInserts};
 use stemdeck_session::effects::Effect;
+use stemdeck_session::routing::{MixMode, MixPlan};
 use stemdeck_session::{EffectsMode, ExportSettings, Master, Session, TrimMode};
 
 use crate::ExportError;
@@ -1755,7 +1755,9 @@ impl Mixer {
                             }
                         }
                         for (m, s) in [(&mut *ml, &dst.left), (&mut *mr, &dst.right)] {
-                            m.iter_mut().zip(s.iter().take(n)).for_each(|(m, s)| *m += *s);
+                            m.iter_mut()
+                                .zip(s.iter().take(n))
+                                .for_each(|(m, s)| *m += *s);
                         }
                     }
                 }
@@ -1833,10 +1835,7 @@ impl<'a> SourceBufs<'a> {
 /// against their in-memory master.
 fn block_null(chains: &[Chain], group: NullGroup) -> f64 {
     let want = Source::memory_master(group);
-    let Some(master) = chains
-        .iter()
-        .find(|c| c.spec.is_none() && c.source == want)
-    else {
+    let Some(master) = chains.iter().find(|c| c.spec.is_none() && c.source == want) else {
         return 0.0;
     };
     let dry = group == NullGroup::Dry;
@@ -1893,9 +1892,10 @@ fn null_verdict(
         .replace("the master sum in memory", &format!("the {sum} in memory"))
         .replace("the master", &format!("the {sum}"));
     if target.group == NullGroup::Dry {
-        test.message = test
-            .message
-            .replace(": no master file was exported", ", rendered in the same pass");
+        test.message = test.message.replace(
+            ": no master file was exported",
+            ", rendered in the same pass",
+        );
     }
     test
 }

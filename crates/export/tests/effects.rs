@@ -103,7 +103,10 @@ fn limiter(ceiling_db: f32, lookahead_ms: f32) -> Effect {
 /// Effects everywhere: a track EQ and compressor, a stem reverb, a bypassed stem
 /// compressor, a master compressor and limiter.
 fn with_effects(mut s: Session) -> Session {
-    s.tracks[0].effects = vec![eq(), Effect::new(EffectKind::Compressor(Compressor::default()))];
+    s.tracks[0].effects = vec![
+        eq(),
+        Effect::new(EffectKind::Compressor(Compressor::default())),
+    ];
     s.stems[1].effects = vec![
         Effect::new(EffectKind::Reverb(Reverb::default())),
         Effect {
@@ -201,7 +204,11 @@ fn both_on_a_session_without_effects_writes_dry_files_identical_to_the_wet_ones(
         );
         let ext = format.extension();
         for stem in ["Drums", "Bass", "Vocals"] {
-            let index = ["Drums", "Bass", "Vocals"].iter().position(|n| *n == stem).unwrap() + 1;
+            let index = ["Drums", "Bass", "Vocals"]
+                .iter()
+                .position(|n| *n == stem)
+                .unwrap()
+                + 1;
             let wet_name = format!("{index:02} Night Drive - {stem}.{ext}");
             let dry_name = format!("{index:02} Night Drive - {stem} (Dry).{ext}");
             let b_wet = std::fs::read(both.dir.join(&wet_name)).unwrap();
@@ -219,7 +226,10 @@ fn both_on_a_session_without_effects_writes_dry_files_identical_to_the_wet_ones(
         assert_eq!(both.files.iter().filter(|f| f.dry).count(), 3);
         let wet_null = both.null_test.as_ref().unwrap();
         let dry_null = both.dry_null_test.as_ref().unwrap();
-        assert!(wet_null.passed && dry_null.passed, "{wet_null:?} {dry_null:?}");
+        assert!(
+            wet_null.passed && dry_null.passed,
+            "{wet_null:?} {dry_null:?}"
+        );
         assert_eq!(wet_null.source, NullSource::Files);
         assert_eq!(dry_null.source, NullSource::Memory);
         // Without effects a dry-only export checks its stems against the master file,
@@ -271,7 +281,8 @@ fn a_click_lands_on_the_same_sample_in_every_file_whatever_the_look_ahead() {
     for (i, name) in ["Kick", "Snare"].iter().enumerate() {
         let path = dir.path().join(format!("{name}.wav"));
         write_wav(&path, frames, click);
-        s.tracks.push(Track::new(TrackId(i as u32 + 1), *name, path));
+        s.tracks
+            .push(Track::new(TrackId(i as u32 + 1), *name, path));
         let id = s.add_stem(*name);
         s.move_tracks(&[TrackId(i as u32 + 1)], Some(id), None);
     }
@@ -427,7 +438,10 @@ fn the_sheet_says_which_processing_each_file_includes() {
     assert_eq!(drums[0]["on"], "track \"Kick\"");
     assert_eq!(drums[0]["effects"], serde_json::json!(["EQ", "Compressor"]));
     assert_eq!(drums[1]["on"], "master");
-    assert_eq!(drums[1]["effects"], serde_json::json!(["Compressor", "Limiter"]));
+    assert_eq!(
+        drums[1]["effects"],
+        serde_json::json!(["Compressor", "Limiter"])
+    );
     let bass = &by_name("Bass")["processing"]["chains"];
     assert_eq!(
         bass[0]["effects"],
@@ -435,7 +449,13 @@ fn the_sheet_says_which_processing_each_file_includes() {
     );
     // A dry twin has its stem's colour.
     assert_eq!(by_name("Drums (Dry)")["color"], by_name("Drums")["color"]);
-    assert_eq!(sheet["master"]["processing"]["chains"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        sheet["master"]["processing"]["chains"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     assert!(sheet["null_test_dry"]["passed"].as_bool().unwrap());
     // The trim line says the master fader.
     let trim = sheet["trim"]["message"].as_str().unwrap();

@@ -357,7 +357,10 @@ fn run_one(args: &ExportArgs, input: &Path) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let report = result.with_context(|| format!("export of {} failed", input.display()))?;
     print_report(&report);
-    for null in [&report.null_test, &report.dry_null_test].into_iter().flatten() {
+    for null in [&report.null_test, &report.dry_null_test]
+        .into_iter()
+        .flatten()
+    {
         if !null.passed {
             anyhow::bail!("{}: {}", report.dir.display(), null.message);
         }
@@ -567,8 +570,9 @@ fn run_batch(args: &ExportArgs) -> anyhow::Result<()> {
                             .into_iter()
                             .flatten()
                             .find(|n| !n.passed);
-                        let level =
-                            |n: &stemdeck_export::NullTest| format_level(level_db(n.residual_peak), "dBFS", "bit-exact");
+                        let level = |n: &stemdeck_export::NullTest| {
+                            format_level(level_db(n.residual_peak), "dBFS", "bit-exact")
+                        };
                         match failed {
                             Some(null) => Outcome::NullTestFailed {
                                 dir: report.dir.clone(),
