@@ -190,8 +190,8 @@ fn a_master_limiter_holds_its_ceiling_on_every_wet_file_and_the_stems_still_sum(
     }
     let dry_drums = read_wav(&out.join("01 FX - Drums (Dry).wav"));
     assert!(
-        dbfs(peak(&dry_drums.channels[0])) > -2.0 + 3.0,
-        "the dry drums are not limited"
+        dbfs(peak(&dry_drums.channels[0])) > -2.0 + 0.5,
+        "the dry drums are over the ceiling: not limited"
     );
     for c in 0..2 {
         let mut sum = vec![0.0f32; master.frames()];
