@@ -947,7 +947,7 @@ fn bad_inputs_fail_with_one_line_naming_the_file() {
         ),
         write(
             "future.json",
-            r#"{"format": "stemdeck-session", "version": 2, "sample_rate": 48000,
+            r#"{"format": "stemdeck-session", "version": 3, "sample_rate": 48000,
                 "song": {"title": "Later"}, "tracks": [], "stems": [], "lanes": {"new": true}}"#,
         ),
     ];

@@ -176,6 +176,8 @@ pub fn fix(report: &Report, out: &Path) -> Result<FixReport, CheckError> {
             true_peak_dbtp: levels.true_peak,
             loudness_lufs: levels.loudness,
             color: None,
+            // A received package does not say what processing its files include.
+            processing: None,
         });
         fixed.push(FixedFile {
             from: f.file.clone(),
@@ -278,6 +280,7 @@ pub fn fix(report: &Report, out: &Path) -> Result<FixReport, CheckError> {
             passed: n.passed,
             message: n.message.clone(),
         }),
+        null_test_dry: None,
         stems,
         master: master_facts,
         variants: Vec::new(),

@@ -32,6 +32,9 @@ pub enum ExportError {
     Read { path: PathBuf, reason: String },
     #[error("{0}")]
     BadOption(String),
+    /// An effect in the session cannot be built (a parameter out of range).
+    #[error("effects: {0}")]
+    Effect(#[from] stemdeck_effects::EffectError),
     #[error(
         "{} would clip ({}, {} in all): its peak is {:+.1} dBFS. Nothing was written. \
          Export with automatic trim (--trim auto: one common gain of {:+.1} dB for every file, \

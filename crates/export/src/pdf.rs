@@ -434,6 +434,9 @@ pub fn render(sheet: &Sheet) -> Result<Vec<u8>, String> {
     if let Some(n) = &sheet.null_test {
         checks.push(("Null test", n.passed, n.message.clone()));
     }
+    if let Some(n) = &sheet.null_test_dry {
+        checks.push(("Null (dry)", n.passed, n.message.clone()));
+    }
     checks.push(("Headroom", true, sheet.trim.message.clone()));
     if !sheet.unassigned_tracks.is_empty() {
         checks.push((
@@ -556,9 +559,25 @@ fn member_lines(w: &Writer, f: &FileFacts) -> Vec<String> {
     w.wrap(&members, Face::Regular, 8.5, inner_w - MEMBERS_INDENT)
 }
 
+/// The file's processing ("dry", or its chains), wrapped; none for a file that says
+/// nothing about it (a repaired package's).
+fn processing_lines(w: &Writer, f: &FileFacts) -> Vec<String> {
+    let inner_w = CONTENT_W - 2.0 * CARD_INNER_PAD + 4.0;
+    match &f.processing {
+        Some(p) => w.wrap(&p.describe(), Face::Regular, 8.5, inner_w - MEMBERS_INDENT),
+        None => Vec::new(),
+    }
+}
+
 /// The height of a file's table, with the space after it.
 fn card_height(w: &Writer, f: &FileFacts) -> f32 {
-    64.0 + 11.5 * member_lines(w, f).len().saturating_sub(1) as f32 + 8.0
+    let processing = processing_lines(w, f).len() as f32;
+    let extra = if processing > 0.0 {
+        4.0 + 11.5 * processing
+    } else {
+        0.0
+    };
+    64.0 + 11.5 * member_lines(w, f).len().saturating_sub(1) as f32 + extra + 8.0
 }
 
 /// One file's table: a header with its name, colour and file name, the three
@@ -615,6 +634,15 @@ fn file_table(w: &mut Writer, f: &FileFacts, c: Rgb8, members_label: &str) {
     for line in &lines {
         w.text(inner_x + MEMBERS_INDENT, y, Face::Regular, 8.5, INK, line);
         y += 11.5;
+    }
+    let processing = processing_lines(w, f);
+    if !processing.is_empty() {
+        y += 4.0;
+        w.text(inner_x, y, Face::Bold, 6.5, MUTED, "PROCESSING");
+        for line in &processing {
+            w.text(inner_x + MEMBERS_INDENT, y, Face::Regular, 8.5, INK, line);
+            y += 11.5;
+        }
     }
     w.y = top + total;
 }

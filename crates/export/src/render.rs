@@ -40,14 +40,18 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use stemdeck_audio::decode::Decoder;
-use stemdeck_audio::kernel::{StereoBuf, mix_block};
+use stemdeck_audio::kernel::{StereoBuf, mix_block, mix_block_with};
 use stemdeck_audio::resample::{RateConverter, converted_len};
 use stemdeck_audio::stream::TrackStream;
+use stemdeck_effects::dynamics::LookaheadDelay;
+use stemdeck_effects::{MasterBus, MixInserts};
+use stemdeck_session::effects::Effect;
 use stemdeck_session::routing::{MixMode, MixPlan};
-use stemdeck_session::{EffectsMode, ExportSettings, Session, TrimMode};
+use stemdeck_session::{EffectsMode, ExportSettings, Master, Session, TrimMode};
 
 use crate::ExportError;
 use crate::naming::{DEFAULT_TEMPLATE, file_stem, safe_file_name};
+use crate::sheet::{ChainFacts, ProcessingFacts};
 use crate::true_peak::TruePeakMeter;
 use crate::writer::{PendingFile, SampleFormat, StemWriter, temp_path_for};
 
@@ -225,6 +229,12 @@ pub struct FileReport {
     pub true_peak: f64,
     /// Integrated loudness (EBU R128), LUFS; `None` for silence.
     pub loudness: Option<f64>,
+    /// A stem without its effects (`--effects dry` or `both`).
+    pub dry: bool,
+    /// Stems: the stem's place among the stems with tracks (a dry twin shares it).
+    pub stem_index: Option<usize>,
+    /// The processing in the file: its effect chains, or dry.
+    pub processing: ProcessingFacts,
 }
 
 /// The common gain applied to every file.
@@ -233,6 +243,9 @@ pub struct TrimReport {
     pub mode: TrimMode,
     /// Applied gain in dB (0 when none was needed or asked for).
     pub gain_db: f64,
+    /// The master fader (`session.master.gain_db`), applied to every file before the
+    /// trim; the trim is a further move of the same fader.
+    pub fader_db: f64,
     /// The highest sample peak of all files before the trim, dBFS.
     pub loudest_before_db: f64,
     /// One line for people: what was done and why.
@@ -282,7 +295,12 @@ pub struct ExportReport {
     /// Frames of silence at the end of every file.
     pub tail_frames: u64,
     pub trim: TrimReport,
+    /// The stems with the normal names (wet, or dry with `--effects dry`) against the
+    /// master.
     pub null_test: Option<NullTest>,
+    /// With `--effects both`: the dry stems against the dry sum, made in memory in the
+    /// same pass.
+    pub dry_null_test: Option<NullTest>,
     /// The song information sheet (PDF, JSON) when written.
     pub sheet_files: Vec<PathBuf>,
     /// When the export was made, UTC, RFC 3339.
@@ -306,13 +324,18 @@ pub struct PlannedFile {
 }
 
 /// Where one output's audio comes from in a block.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
-    /// Index into the stems plan.
+    /// Index into the stems plan: the stem with its inserts and the master processing.
     Stem(usize),
+    /// The processed master (the sum of the wet stems).
     Master,
     /// Index into the variant plans.
     Variant(usize),
+    /// Index into the stems plan: the stem as it was before effects (master fader only).
+    DryStem(usize),
+    /// The sum of the dry stems (in memory only, for their null test).
+    DryMaster,
 }
 
 #[derive(Clone, Debug)]
@@ -323,6 +346,68 @@ struct OutputSpec {
     members: Vec<String>,
     source: Source,
     seed: u64,
+    dry: bool,
+    stem_index: Option<usize>,
+    processing: ProcessingFacts,
+}
+
+/// The null tests an export makes: which stems are compared with what.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NullGroup {
+    Wet,
+    Dry,
+}
+
+impl Source {
+    /// The in-memory master a null group compares against.
+    fn memory_master(group: NullGroup) -> Self {
+        match group {
+            NullGroup::Wet => Source::Master,
+            NullGroup::Dry => Source::DryMaster,
+        }
+    }
+}
+
+/// The chains of the tracks of `stems` (indices into `session.stems`) and of those
+/// stems, then the master's: the processing a wet file includes.
+fn wet_processing(session: &Session, stems: &[usize]) -> ProcessingFacts {
+    fn labels(effects: &[Effect]) -> Vec<String> {
+        effects
+            .iter()
+            .map(|e| {
+                let label = e.kind.label();
+                if e.bypass {
+                    format!("{label} (bypassed)")
+                } else {
+                    label.to_owned()
+                }
+            })
+            .collect()
+    }
+    let mut chains = Vec::new();
+    for stem in stems.iter().filter_map(|i| session.stems.get(*i)) {
+        for t in stem.tracks.iter().filter_map(|id| session.track(*id)) {
+            if !t.effects.is_empty() {
+                chains.push(ChainFacts {
+                    on: format!("track \"{}\"", t.name),
+                    effects: labels(&t.effects),
+                });
+            }
+        }
+        if !stem.effects.is_empty() {
+            chains.push(ChainFacts {
+                on: format!("stem \"{}\"", stem.name),
+                effects: labels(&stem.effects),
+            });
+        }
+    }
+    if !session.master.effects.is_empty() {
+        chains.push(ChainFacts {
+            on: "master".to_owned(),
+            effects: labels(&session.master.effects),
+        });
+    }
+    ProcessingFacts { dry: false, chains }
 }
 
 /// Everything decided before any audio is touched.
@@ -339,6 +424,12 @@ struct Layout {
     unassigned: Vec<String>,
     sheet_pdf: Option<PathBuf>,
     sheet_json: Option<PathBuf>,
+    effects: EffectsMode,
+    /// No effect anywhere: the dry stems are the wet ones (the fader applies to both),
+    /// so they are not mixed twice.
+    dry_is_wet: bool,
+    /// The master bus and the fader (for the wet mixes; the dry stems get the fader only).
+    master: Master,
 }
 
 impl Layout {
@@ -366,42 +457,82 @@ impl Layout {
                 .join(format!("{stem}.{}", opts.format.extension()))
         };
 
+        let mode = delivery.effects;
+        let (wet, dry) = (mode != EffectsMode::Dry, mode != EffectsMode::Wet);
+        let dry_processing = ProcessingFacts {
+            dry: true,
+            chains: Vec::new(),
+        };
         let mut outputs = Vec::new();
         let mut empty_stems = Vec::new();
-        let mut index = 0;
+        let mut stem_names = Vec::new();
+        let mut stemmed = Vec::new();
+        // Dither seeds count the files without the dry twins, so a wet export's bytes do
+        // not depend on the effects mode, and a dry twin shares its wet file's seed (a
+        // session without effects gives identical files).
+        let mut seeds = 0u64;
         for (i, stem) in session.stems.iter().enumerate() {
             if stem.tracks.is_empty() {
                 empty_stems.push(stem.name.clone());
                 continue;
             }
-            index += 1;
-            let members = stem
+            let index = stem_names.len() + 1;
+            stem_names.push(stem.name.clone());
+            stemmed.push(i);
+            seeds += 1;
+            let members: Vec<String> = stem
                 .tracks
                 .iter()
                 .filter_map(|id| session.track(*id))
                 .map(|t| t.name.clone())
                 .collect();
-            outputs.push(OutputSpec {
+            let spec = OutputSpec {
                 kind: FileKind::Stem,
                 name: stem.name.clone(),
                 path: target(index, &stem.name),
                 members,
                 source: Source::Stem(i),
-                seed: outputs.len() as u64 + 1,
-            });
+                seed: seeds,
+                dry: false,
+                stem_index: Some(index - 1),
+                processing: wet_processing(session, &[i]),
+            };
+            if dry {
+                let mut twin = spec.clone();
+                twin.source = Source::DryStem(i);
+                twin.dry = true;
+                twin.processing = dry_processing.clone();
+                if wet {
+                    // "01 Song - Drums (Dry).wav" beside "01 Song - Drums.wav".
+                    twin.name = format!("{} (Dry)", stem.name);
+                    let base = file_stem(&opts.template, &session.song, index, &stem.name);
+                    twin.path = opts.out_dir.join(format!(
+                        "{}.{}",
+                        safe_file_name(&format!("{base} (Dry)")),
+                        opts.format.extension()
+                    ));
+                    outputs.push(spec);
+                }
+                outputs.push(twin);
+            } else {
+                outputs.push(spec);
+            }
         }
         if outputs.is_empty() {
             return Err(ExportError::NothingToExport);
         }
-        let stem_names: Vec<String> = outputs.iter().map(|o| o.name.clone()).collect();
         if opts.include_master {
+            seeds += 1;
             outputs.push(OutputSpec {
                 kind: FileKind::Master,
                 name: "Master".into(),
                 path: target(0, "Master"),
                 members: stem_names,
                 source: Source::Master,
-                seed: outputs.len() as u64 + 1,
+                seed: seeds,
+                dry: false,
+                stem_index: None,
+                processing: wet_processing(session, &stemmed),
             });
         }
         let mut variant_plans = Vec::new();
@@ -416,13 +547,24 @@ impl Layout {
                     .filter(|sg| sg.gain > 0.0 && sg.tracks.iter().any(|t| t.gain > 0.0))
                     .filter_map(|sg| session.stem(sg.stem).map(|s| s.name.clone()))
                     .collect();
+                let heard_stems: Vec<usize> = plan
+                    .stems
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, sg)| sg.gain > 0.0 && sg.tracks.iter().any(|t| t.gain > 0.0))
+                    .map(|(i, _)| i)
+                    .collect();
+                seeds += 1;
                 outputs.push(OutputSpec {
                     kind: FileKind::Variant,
                     name: variant.name.clone(),
                     path: target(k + 1, &variant.name),
                     members: heard,
                     source: Source::Variant(variant_plans.len()),
-                    seed: outputs.len() as u64 + 1,
+                    seed: seeds,
+                    dry: false,
+                    stem_index: None,
+                    processing: wet_processing(session, &heard_stems),
                 });
                 variant_plans.push(plan);
             }
@@ -452,11 +594,52 @@ impl Layout {
                 .collect(),
             sheet_pdf,
             sheet_json,
+            effects: mode,
+            dry_is_wet: !session.has_effects(),
+            master: session.master.clone(),
         })
     }
 
     fn has_master_file(&self) -> bool {
         self.outputs.iter().any(|o| o.kind == FileKind::Master)
+    }
+
+    fn has_stems(&self, group: NullGroup) -> bool {
+        self.outputs
+            .iter()
+            .any(|o| o.kind == FileKind::Stem && o.dry == (group == NullGroup::Dry))
+    }
+
+    /// The group whose stem files are compared with the master file, if any: the wet
+    /// stems; with `--effects dry` and no effect anywhere, the dry stems (they are the
+    /// wet ones), as before effects existed.
+    fn files_null_group(&self) -> Option<NullGroup> {
+        if !self.has_master_file() {
+            None
+        } else if self.has_stems(NullGroup::Wet) {
+            Some(NullGroup::Wet)
+        } else if self.dry_is_wet {
+            Some(NullGroup::Dry)
+        } else {
+            None
+        }
+    }
+
+    /// The groups whose stems are compared with a master summed in memory.
+    fn memory_null_groups(&self) -> Vec<NullGroup> {
+        [NullGroup::Wet, NullGroup::Dry]
+            .into_iter()
+            .filter(|g| self.has_stems(*g) && self.files_null_group() != Some(*g))
+            .collect()
+    }
+
+    /// Whether the wet mix of the stems plan is needed in the pass (for wet files, the
+    /// master, the variants, or dry stems that are the wet ones).
+    fn needs_wet_mix(&self) -> bool {
+        self.has_stems(NullGroup::Wet)
+            || self.has_master_file()
+            || !self.variant_plans.is_empty()
+            || self.dry_is_wet
     }
 
     fn planned(&self) -> Vec<PlannedFile> {
@@ -571,7 +754,7 @@ pub fn export_delivery(
         cancel,
     };
     let result = job.run(&mut streams, delivery.trim);
-    let (files, trim, null_test, pending) = match result {
+    let (files, trim, null_test, dry_null_test, pending) = match result {
         Ok(r) => r,
         Err(e) => {
             if created_dir {
@@ -595,6 +778,7 @@ pub fn export_delivery(
         tail_frames: layout.tail_frames,
         trim,
         null_test,
+        dry_null_test,
         sheet_files: Vec::new(),
         exported_at,
     };
@@ -759,6 +943,7 @@ type RunResult = (
     Vec<FileReport>,
     TrimReport,
     Option<NullTest>,
+    Option<NullTest>,
     Vec<PendingFile>,
 );
 
@@ -845,9 +1030,22 @@ impl Job<'_> {
                 ),
             };
         }
+        // The trim is a further move of the master fader: say it so.
+        let fader_db = f64::from(layout.master.gain_db);
+        let trim_message = if fader_db == 0.0 {
+            trim_message
+        } else if gain_db != 0.0 {
+            format!(
+                "master {:+.1} dB: {fader_db:+.1} dB fader, {gain_db:+.1} dB automatic trim; {trim_message}",
+                fader_db + gain_db
+            )
+        } else {
+            format!("master {fader_db:+.1} dB (fader); {trim_message}")
+        };
         let trim_report = TrimReport {
             mode: trim,
             gain_db,
+            fader_db,
             loudest_before_db: loudest_db,
             message: trim_message,
         };
@@ -862,6 +1060,8 @@ impl Job<'_> {
         let mut pending = Vec::new();
         let mut stem_paths = Vec::new();
         let mut master_path = None;
+        let files_group = layout.files_null_group();
+        let mut counts = [0usize; 2];
         for chain in pass.chains {
             let Some(spec) = chain.spec.clone() else {
                 continue;
@@ -869,8 +1069,18 @@ impl Job<'_> {
             let (peak, clipped, true_peak, loudness) = chain.measurements();
             let Some(writer) = chain.writer else { continue };
             let file = writer.complete()?;
+            let group = if spec.dry {
+                NullGroup::Dry
+            } else {
+                NullGroup::Wet
+            };
             match spec.kind {
-                FileKind::Stem => stem_paths.push(file.temp_path().to_owned()),
+                FileKind::Stem => {
+                    counts[group as usize] += 1;
+                    if files_group == Some(group) {
+                        stem_paths.push(file.temp_path().to_owned());
+                    }
+                }
                 FileKind::Master => master_path = Some(file.temp_path().to_owned()),
                 FileKind::Variant => {}
             }
@@ -885,20 +1095,44 @@ impl Job<'_> {
                 kind: spec.kind,
                 true_peak,
                 loudness,
+                dry: spec.dry,
+                stem_index: spec.stem_index,
+                processing: spec.processing.clone(),
             });
         }
 
-        let stems = stem_paths.len();
-        let null = match master_path {
-            Some(master) => {
-                let started = Instant::now();
-                let residual = self.null_test_files(&stem_paths, &master, &mut counter)?;
-                stage_time("null test", started);
-                null_verdict(NullSource::Files, residual, layout.format, stems)
+        let effects = self.session.has_effects();
+        let mut nulls = Vec::new();
+        for group in [NullGroup::Wet, NullGroup::Dry] {
+            if !layout.has_stems(group) {
+                continue;
             }
-            None => null_verdict(NullSource::Memory, memory_null, layout.format, stems),
-        };
-        Ok((reports, trim_report, Some(null), pending))
+            let stems = counts[group as usize];
+            let target = NullTarget {
+                group,
+                effects,
+                both: layout.effects == EffectsMode::Both,
+            };
+            let verdict = match (&master_path, files_group == Some(group)) {
+                (Some(master), true) => {
+                    let started = Instant::now();
+                    let residual = self.null_test_files(&stem_paths, master, &mut counter)?;
+                    stage_time("null test", started);
+                    null_verdict(NullSource::Files, residual, layout.format, stems, target)
+                }
+                _ => null_verdict(
+                    NullSource::Memory,
+                    memory_null[group as usize],
+                    layout.format,
+                    stems,
+                    target,
+                ),
+            };
+            nulls.push(verdict);
+        }
+        let mut nulls = nulls.into_iter();
+        let (null, dry_null) = (nulls.next(), nulls.next());
+        Ok((reports, trim_report, null, dry_null, pending))
     }
 
     /// One pass over the decoded tracks. [`Render::Deliver`]: every output rendered,
@@ -944,18 +1178,20 @@ impl Job<'_> {
                 None,
             )?);
         }
-        // Without a master file, the master is still rendered (in memory) for the null test.
-        let memory_master = !layout.has_master_file();
-        if memory_master {
+        // Stems not compared with a master file are compared with their sum rendered in
+        // memory (the processed master for wet stems, the dry sum for dry ones).
+        let memory_groups = layout.memory_null_groups();
+        for group in &memory_groups {
             chains.push(Chain::new(
                 None,
-                Source::Master,
+                Source::memory_master(*group),
                 layout,
                 self.frames,
                 None,
                 None,
             )?);
         }
+        let memory_master = !memory_groups.is_empty();
         if prefix.is_some() {
             for c in &mut chains {
                 c.stop_delivering();
@@ -981,20 +1217,12 @@ impl Job<'_> {
         };
         let mut inputs = new_inputs();
         let mut next_inputs = new_inputs();
-        let mut stem_bufs = vec![StereoBuf::new(BLOCK_FRAMES); layout.plan.stems.len()];
-        let mut master = StereoBuf::new(BLOCK_FRAMES);
-        let mut variant_masters = vec![StereoBuf::new(BLOCK_FRAMES); layout.variant_plans.len()];
-        let mut scratch = vec![
-            StereoBuf::new(BLOCK_FRAMES);
-            layout
-                .variant_plans
-                .iter()
-                .map(|p| p.stems.len())
-                .max()
-                .unwrap_or(0)
-        ];
+        let mut mixer = Mixer::new(self.session, layout, streams)?;
+        // The look-ahead of the effects: that many more frames are mixed, and dropped
+        // from the start of every output, so every file still starts at sample 0.
+        let latency = mixer.latency as u64;
         let silence = StereoBuf::new(BLOCK_FRAMES);
-        let mut memory_null = 0.0f64;
+        let mut memory_null = [0.0f64; 2];
 
         // Frames of block k: audio up to the song's end, then whole blocks of silence
         // (the tail, and the converters' flush).
@@ -1030,6 +1258,8 @@ impl Job<'_> {
             let (audible, n) = block_at(fed);
             let (next_audible, next_n) = block_at(fed + n as u64);
             let current = &inputs;
+            // The first `latency` frames mixed are the effects' look-ahead: not output.
+            let skip = latency.saturating_sub(fed).min(n as u64) as usize;
             let (decoded, pushed) = rayon::join(
                 || {
                     if next_audible {
@@ -1039,40 +1269,26 @@ impl Job<'_> {
                     }
                 },
                 || {
-                    let sources: SourceBufs<'_> = if audible {
-                        mix_block(
-                            &layout.plan,
-                            &layout.plan,
-                            current,
-                            &mut stem_bufs,
-                            &mut master,
-                            n,
-                        );
-                        for (plan, out) in
-                            layout.variant_plans.iter().zip(variant_masters.iter_mut())
-                        {
-                            mix_block(plan, plan, current, &mut scratch, out, n);
-                        }
-                        SourceBufs {
-                            stems: &stem_bufs,
-                            master: &master,
-                            variants: &variant_masters,
-                            silence: None,
-                        }
+                    let sources: SourceBufs<'_> = if audible || mixer.effects {
+                        // After the song, effects still ring: silence goes through them.
+                        mixer.mix(layout, audible.then_some(current.as_slice()), n);
+                        mixer.sources()
                     } else {
                         // The tail, and the converters' flush: silence.
                         SourceBufs {
                             stems: &[],
-                            master: &silence,
-                            variants: &[],
+                            master: None,
+                            variants: Vec::new(),
+                            dry_stems: &[],
+                            dry_master: None,
                             silence: Some(&silence),
                         }
                     };
                     chains.par_iter_mut().try_for_each(|c| {
-                        let buf = sources.get(c.source);
+                        let buf = sources.get(c.source, &silence);
                         let (l, r) = (
-                            buf.left.get(..n).unwrap_or_default(),
-                            buf.right.get(..n).unwrap_or_default(),
+                            buf.left.get(skip..n).unwrap_or_default(),
+                            buf.right.get(skip..n).unwrap_or_default(),
                         );
                         c.push(l, r)
                     })
@@ -1094,7 +1310,10 @@ impl Job<'_> {
                 }
             }
             if memory_master && !would_clip {
-                memory_null = memory_null.max(block_null(&chains));
+                for group in &memory_groups {
+                    let k = *group as usize;
+                    memory_null[k] = memory_null[k].max(block_null(&chains, *group));
+                }
             }
             let produced = chains.first().map_or(0, |c| c.produced);
             counter.done += produced - produced_before;
@@ -1156,15 +1375,16 @@ impl Job<'_> {
             }
         }
         let blocks = chains.first().map_or(0, Chain::spilled_blocks);
-        let memory_master = !layout.has_master_file();
-        let mut memory_null = 0.0f64;
+        let memory_groups = layout.memory_null_groups();
+        let mut memory_null = [0.0f64; 2];
         for k in 0..blocks {
             if self.cancel.load(Ordering::Relaxed) {
                 return Err(ExportError::Cancelled);
             }
             chains.par_iter_mut().try_for_each(|c| c.replay(k))?;
-            if memory_master {
-                memory_null = memory_null.max(block_null(&chains));
+            for group in &memory_groups {
+                let g = *group as usize;
+                memory_null[g] = memory_null[g].max(block_null(&chains, *group));
             }
             let n = chains.first().map_or(0, |c| c.out[0].len());
             counter.done += n as u64;
@@ -1339,37 +1559,293 @@ struct Counter {
     total: u64,
 }
 
-/// The audio of one block, by source.
-struct SourceBufs<'a> {
-    stems: &'a [StereoBuf],
-    master: &'a StereoBuf,
-    variants: &'a [StereoBuf],
-    /// Set when every source is silent (the tail).
-    silence: Option<&'a StereoBuf>,
+/// The wet mix of one plan: its track and stem inserts (`None`: no effect, the plain
+/// kernel), its master bus, its stems and master.
+struct WetMix {
+    inserts: Option<MixInserts>,
+    bus: MasterBus,
+    stems: Vec<StereoBuf>,
+    master: StereoBuf,
 }
 
-impl SourceBufs<'_> {
-    fn get(&self, source: Source) -> &StereoBuf {
-        if let Some(s) = self.silence {
-            return s;
+impl WetMix {
+    fn new(
+        session: &Session,
+        plan: &MixPlan,
+        master: &Master,
+        rate: u32,
+    ) -> Result<Self, ExportError> {
+        let inserts = MixInserts::for_session(session, plan, rate, BLOCK_FRAMES)?;
+        Ok(Self {
+            inserts: (!inserts.is_empty()).then_some(inserts),
+            bus: MasterBus::new(master, plan.stems.len(), rate)?,
+            stems: vec![StereoBuf::new(BLOCK_FRAMES); plan.stems.len()],
+            master: StereoBuf::new(BLOCK_FRAMES),
+        })
+    }
+
+    /// Frames the mix comes out late (the inserts' and the bus's look-ahead).
+    fn latency(&self) -> usize {
+        self.inserts.as_ref().map_or(0, MixInserts::latency) + self.bus.latency()
+    }
+
+    /// The kernel (with the inserts), stems and master before the master bus.
+    fn mix(&mut self, plan: &MixPlan, inputs: &[Vec<Vec<f32>>], n: usize) {
+        match &mut self.inserts {
+            Some(inserts) => mix_block_with(
+                plan,
+                plan,
+                inputs,
+                &mut self.stems,
+                &mut self.master,
+                n,
+                inserts,
+            ),
+            None => mix_block(plan, plan, inputs, &mut self.stems, &mut self.master, n),
         }
-        match source {
-            Source::Stem(i) => self.stems.get(i).unwrap_or(self.master),
-            Source::Master => self.master,
-            Source::Variant(i) => self.variants.get(i).unwrap_or(self.master),
+    }
+
+    fn process_bus(&mut self, n: usize) {
+        self.bus.process(&mut self.stems, &mut self.master, n);
+    }
+}
+
+/// How a variant's stems are made.
+enum VariantStems {
+    /// From the stems plan's wet stems before the master bus: a variant that only
+    /// silences whole stems (mute/solo of stems: the usual case) hears each stem either
+    /// exactly as the stems plan does or not at all, so its track and stem inserts need
+    /// not run again. `true`: the stem is heard.
+    Reuse(Vec<bool>),
+    /// Its own mix (a soloed track makes a stem differ from the stems plan's).
+    Own,
+}
+
+struct VariantMix {
+    how: VariantStems,
+    mix: WetMix,
+}
+
+/// Everything one render pass mixes per block: the wet stems and master (inserts and the
+/// master bus), the dry stems (no inserts, the fader only) and the variants, each variant
+/// with its own master bus. Built fresh for every pass, so every pass starts from the
+/// same state and renders the same bits.
+struct Mixer {
+    wet: Option<WetMix>,
+    /// Dry stems mixed on their own (`None`: none wanted, or they are the wet ones), and
+    /// the delays that line them up with the wet mix's latency.
+    dry: Option<(WetMix, Vec<LookaheadDelay>)>,
+    variants: Vec<VariantMix>,
+    /// Frames every wet output comes out late; dropped at the start of every output.
+    latency: usize,
+    /// Some effect runs: its tail (a reverb, a delay, the look-ahead) is mixed through the
+    /// silence after the song instead of being cut.
+    effects: bool,
+    /// Silent inputs for the blocks after the song.
+    zeros: Vec<Vec<Vec<f32>>>,
+}
+
+impl Mixer {
+    fn new(
+        session: &Session,
+        layout: &Layout,
+        streams: &[Option<TrackStream>],
+    ) -> Result<Self, ExportError> {
+        let rate = layout.session_rate;
+        let plan = &layout.plan;
+        let wet = if layout.needs_wet_mix() {
+            Some(WetMix::new(session, plan, &layout.master, rate)?)
+        } else {
+            None
+        };
+        let latency = wet.as_ref().map_or(0, WetMix::latency);
+        let fader_only = Master {
+            gain_db: layout.master.gain_db,
+            effects: Vec::new(),
+        };
+        let dry = if layout.has_stems(NullGroup::Dry) && !layout.dry_is_wet {
+            let mut dry = WetMix::new(session, plan, &fader_only, rate)?;
+            dry.inserts = None;
+            let delays = (0..=plan.stems.len())
+                .map(|_| LookaheadDelay::new(latency))
+                .collect();
+            Some((dry, delays))
+        } else {
+            None
+        };
+        let mut variants = Vec::new();
+        for vplan in &layout.variant_plans {
+            let reuse = wet.as_ref().and_then(|w| {
+                w.inserts.as_ref()?;
+                vplan
+                    .stems
+                    .iter()
+                    .zip(&plan.stems)
+                    .map(|(v, p)| {
+                        if v == p {
+                            Some(true)
+                        } else if v.tracks.iter().all(|t| t.gain == 0.0) {
+                            Some(false)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect::<Option<Vec<bool>>>()
+                    .filter(|heard| heard.len() == vplan.stems.len())
+            });
+            let mut mix = WetMix::new(session, vplan, &layout.master, rate)?;
+            let how = match reuse {
+                Some(heard) => {
+                    mix.inserts = None;
+                    VariantStems::Reuse(heard)
+                }
+                None => VariantStems::Own,
+            };
+            if mix.latency() != latency && matches!(how, VariantStems::Own) {
+                return Err(ExportError::BadOption(
+                    "internal error: a mix variant's effects have another latency".into(),
+                ));
+            }
+            variants.push(VariantMix { how, mix });
+        }
+        let effects = session.has_effects();
+        let zeros = if effects {
+            streams
+                .iter()
+                .map(|s| match s {
+                    Some(s) => vec![vec![0.0; BLOCK_FRAMES]; s.channels()],
+                    None => Vec::new(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Self {
+            wet,
+            dry,
+            variants,
+            latency,
+            effects,
+            zeros,
+        })
+    }
+
+    /// Mix `n` frames of `inputs` (`None`: silence after the song) into every source.
+    fn mix(&mut self, layout: &Layout, inputs: Option<&[Vec<Vec<f32>>]>, n: usize) {
+        let inputs = inputs.unwrap_or(&self.zeros);
+        if let Some(wet) = &mut self.wet {
+            wet.mix(&layout.plan, inputs, n);
+        }
+        for (v, vplan) in self.variants.iter_mut().zip(&layout.variant_plans) {
+            match (&v.how, &self.wet) {
+                (VariantStems::Reuse(heard), Some(wet)) => {
+                    // The stems plan's stems before its bus, silenced where the variant
+                    // does not hear them, summed as the kernel sums them.
+                    let (ml, mr) = (&mut v.mix.master.left, &mut v.mix.master.right);
+                    ml.iter_mut().chain(mr.iter_mut()).for_each(|x| *x = 0.0);
+                    for ((dst, src), on) in v.mix.stems.iter_mut().zip(&wet.stems).zip(heard) {
+                        for (d, s) in [(&mut dst.left, &src.left), (&mut dst.right, &src.right)] {
+                            let (Some(d), Some(s)) = (d.get_mut(..n), s.get(..n)) else {
+                                continue;
+                            };
+                            if *on {
+                                d.copy_from_slice(s);
+                            } else {
+                                d.fill(0.0);
+                            }
+                        }
+                        for (m, s) in [(&mut *ml, &dst.left), (&mut *mr, &dst.right)] {
+                            m.iter_mut()
+                                .zip(s.iter().take(n))
+                                .for_each(|(m, s)| *m += *s);
+                        }
+                    }
+                }
+                _ => v.mix.mix(vplan, inputs, n),
+            }
+            v.mix.process_bus(n);
+        }
+        if let Some(wet) = &mut self.wet {
+            wet.process_bus(n);
+        }
+        if let Some((dry, delays)) = &mut self.dry {
+            dry.mix(&layout.plan, inputs, n);
+            dry.process_bus(n);
+            if self.latency > 0 {
+                let bufs = dry.stems.iter_mut().chain(std::iter::once(&mut dry.master));
+                for (buf, delay) in bufs.zip(delays.iter_mut()) {
+                    if let (Some(l), Some(r)) = (buf.left.get_mut(..n), buf.right.get_mut(..n)) {
+                        delay.process(l, r);
+                    }
+                }
+            }
+        }
+    }
+
+    /// This block's sources.
+    fn sources(&self) -> SourceBufs<'_> {
+        let empty: &[StereoBuf] = &[];
+        let (stems, master) = match &self.wet {
+            Some(w) => (w.stems.as_slice(), Some(&w.master)),
+            None => (empty, None),
+        };
+        let (dry_stems, dry_master) = match &self.dry {
+            Some((d, _)) => (d.stems.as_slice(), Some(&d.master)),
+            None => (stems, master),
+        };
+        SourceBufs {
+            stems,
+            master,
+            variants: self.variants.iter().map(|v| &v.mix.master).collect(),
+            dry_stems,
+            dry_master,
+            silence: None,
         }
     }
 }
 
-/// The in-memory null test of the last block: the stems as written, summed, against
-/// the in-memory master.
-fn block_null(chains: &[Chain]) -> f64 {
-    let Some(master) = chains.iter().find(|c| c.spec.is_none()) else {
+/// The audio of one block, by source.
+struct SourceBufs<'a> {
+    stems: &'a [StereoBuf],
+    master: Option<&'a StereoBuf>,
+    variants: Vec<&'a StereoBuf>,
+    dry_stems: &'a [StereoBuf],
+    dry_master: Option<&'a StereoBuf>,
+    /// Set when every source is silent (the tail).
+    silence: Option<&'a StereoBuf>,
+}
+
+impl<'a> SourceBufs<'a> {
+    fn get(&self, source: Source, silence: &'a StereoBuf) -> &'a StereoBuf {
+        if let Some(s) = self.silence {
+            return s;
+        }
+        let found = match source {
+            Source::Stem(i) => self.stems.get(i),
+            Source::Master => self.master,
+            Source::Variant(i) => self.variants.get(i).copied(),
+            Source::DryStem(i) => self.dry_stems.get(i),
+            Source::DryMaster => self.dry_master,
+        };
+        found.unwrap_or(silence)
+    }
+}
+
+/// The in-memory null test of the last block: the stems of `group` as written, summed,
+/// against their in-memory master.
+fn block_null(chains: &[Chain], group: NullGroup) -> f64 {
+    let want = Source::memory_master(group);
+    let Some(master) = chains.iter().find(|c| c.spec.is_none() && c.source == want) else {
         return 0.0;
     };
+    let dry = group == NullGroup::Dry;
     let stems: Vec<(&[f32], &[f32])> = chains
         .iter()
-        .filter(|c| c.spec.as_ref().is_some_and(|s| s.kind == FileKind::Stem))
+        .filter(|c| {
+            c.spec
+                .as_ref()
+                .is_some_and(|s| s.kind == FileKind::Stem && s.dry == dry)
+        })
         .filter_map(|c| c.writer.as_ref().map(StemWriter::last_written))
         .collect();
     let mut worst = 0.0f64;
@@ -1386,8 +1862,50 @@ fn block_null(chains: &[Chain]) -> f64 {
     worst
 }
 
+/// What a null test compares, for its message.
+#[derive(Clone, Copy)]
+struct NullTarget {
+    group: NullGroup,
+    /// The session has effects (wet and dry differ).
+    effects: bool,
+    /// Both kinds of stems were written.
+    both: bool,
+}
+
 /// The null test's verdict and message for a residual.
-fn null_verdict(source: NullSource, residual: f64, format: SampleFormat, stems: usize) -> NullTest {
+fn null_verdict(
+    source: NullSource,
+    residual: f64,
+    format: SampleFormat,
+    stems: usize,
+    target: NullTarget,
+) -> NullTest {
+    let mut test = null_verdict_plain(source, residual, format, stems);
+    let (what, sum) = match target.group {
+        NullGroup::Wet if target.effects => ("wet stems", "processed master"),
+        NullGroup::Dry if target.effects || target.both => ("dry stems", "dry sum"),
+        _ => return test,
+    };
+    test.message = test
+        .message
+        .replace("the stems", &format!("the {what}"))
+        .replace("the master sum in memory", &format!("the {sum} in memory"))
+        .replace("the master", &format!("the {sum}"));
+    if target.group == NullGroup::Dry {
+        test.message = test.message.replace(
+            ": no master file was exported",
+            ", rendered in the same pass",
+        );
+    }
+    test
+}
+
+fn null_verdict_plain(
+    source: NullSource,
+    residual: f64,
+    format: SampleFormat,
+    stems: usize,
+) -> NullTest {
     let files = stems as f64 + f64::from(u8::from(source == NullSource::Files));
     // Each integer file is off by at most half an LSB (24-bit rounding) or 1.5 LSB
     // (16-bit TPDF dither plus rounding); float files by float rounding only.
@@ -1439,7 +1957,8 @@ fn null_verdict(source: NullSource, residual: f64, format: SampleFormat, stems: 
 /// The result of one render pass.
 struct Pass {
     chains: Vec<Chain>,
-    memory_null: f64,
+    /// Per null group (wet, dry): the in-memory null test's residual.
+    memory_null: [f64; 2],
     /// A file clipped and the pass stopped writing (spilling on for the trim).
     would_clip: bool,
     /// Blocks of the pass delivered (written) before it went on spilling only.

@@ -30,7 +30,11 @@ pub struct Sheet {
     pub song: SongFacts,
     pub audio: AudioFacts,
     pub trim: TrimFacts,
+    /// For the stems with their effects (or, with `--effects dry`, the dry stems).
     pub null_test: Option<NullFacts>,
+    /// With `--effects both`: the dry stems against their own sum (made in memory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub null_test_dry: Option<NullFacts>,
     pub stems: Vec<FileFacts>,
     pub master: Option<FileFacts>,
     pub variants: Vec<FileFacts>,
@@ -113,6 +117,55 @@ pub struct FileFacts {
     /// The stem's lane colour, "#RRGGBB" (stems only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// The processing the file includes (its effect chains, or dry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing: Option<ProcessingFacts>,
+}
+
+/// Which processing a file includes: "dry" (no inserts, no master processing), or the
+/// chains it went through, in order (tracks, stems, master). The master fader and the
+/// common trim apply to every file and are on the sheet's trim line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProcessingFacts {
+    pub dry: bool,
+    pub chains: Vec<ChainFacts>,
+}
+
+/// One effect chain a file went through.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChainFacts {
+    /// "track \"Kick\"", "stem \"Drums\"" or "master".
+    pub on: String,
+    /// Effect labels in processing order; a bypassed one ends in " (bypassed)".
+    pub effects: Vec<String>,
+}
+
+impl ProcessingFacts {
+    /// One line for people: "dry", "no effects", or
+    /// "track \"Kick\": EQ, Compressor; stem \"Drums\": Reverb; master: Limiter".
+    pub fn describe(&self) -> String {
+        if self.dry {
+            return "dry".to_owned();
+        }
+        if self.chains.is_empty() {
+            return "no effects".to_owned();
+        }
+        self.chains
+            .iter()
+            .map(|c| format!("{}: {}", c.on, c.effects.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+fn null_facts(n: &crate::render::NullTest) -> NullFacts {
+    NullFacts {
+        compared: n.source,
+        residual_peak_dbfs: db2(n.residual_peak).map(|d| (d * 10.0).round() / 10.0),
+        bit_exact: n.residual_peak == 0.0,
+        passed: n.passed,
+        message: n.message.clone(),
+    }
 }
 
 /// dB rounded to 0.01, `None` for silence.
@@ -161,11 +214,14 @@ impl Sheet {
     pub fn new(session: &Session, report: &ExportReport) -> Self {
         let song = &session.song;
         let format = report.format;
-        let mut colors = session
+        // A stem's colour, by its index among the stems with tracks (a dry twin has
+        // its stem's colour).
+        let colors: Vec<String> = session
             .stems
             .iter()
             .filter(|s| !s.tracks.is_empty())
-            .map(|s| s.color.clone());
+            .map(|s| s.color.clone())
+            .collect();
         let facts = |f: &FileReport, color: Option<String>| FileFacts {
             kind: f.kind,
             name: f.name.clone(),
@@ -179,13 +235,17 @@ impl Sheet {
             true_peak_dbtp: db2(f.true_peak),
             loudness_lufs: f.loudness.map(round2),
             color,
+            processing: Some(f.processing.clone()),
         };
         let mut stems = Vec::new();
         let mut master = None;
         let mut variants = Vec::new();
         for f in &report.files {
             match f.kind {
-                FileKind::Stem => stems.push(facts(f, colors.next())),
+                FileKind::Stem => {
+                    let color = f.stem_index.and_then(|i| colors.get(i)).cloned();
+                    stems.push(facts(f, color));
+                }
                 FileKind::Master => master = Some(facts(f, None)),
                 FileKind::Variant => variants.push(facts(f, None)),
             }
@@ -232,13 +292,8 @@ impl Sheet {
                     .then(|| round2(report.trim.loudest_before_db)),
                 message: report.trim.message.clone(),
             },
-            null_test: report.null_test.as_ref().map(|n| NullFacts {
-                compared: n.source,
-                residual_peak_dbfs: db2(n.residual_peak).map(|d| (d * 10.0).round() / 10.0),
-                bit_exact: n.residual_peak == 0.0,
-                passed: n.passed,
-                message: n.message.clone(),
-            }),
+            null_test: report.null_test.as_ref().map(null_facts),
+            null_test_dry: report.dry_null_test.as_ref().map(null_facts),
             stems,
             master,
             variants,

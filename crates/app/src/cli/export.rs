@@ -13,7 +13,7 @@ use stemdeck_export::{
     DeliveryOptions, ExportOptions, ExportReport, PlannedFile, Progress, SAMPLE_RATES,
     SampleFormat, TrimMode, export_delivery, planned_files, settings_for,
 };
-use stemdeck_session::{ExportSettings, Session, UNASSIGNED_NOTE};
+use stemdeck_session::{EffectsMode, ExportSettings, Session, UNASSIGNED_NOTE};
 
 use super::format_time;
 use crate::input::{Loaded, load};
@@ -63,6 +63,12 @@ pub struct ExportArgs {
     /// stops without writing anything.
     #[arg(long, value_enum)]
     trim: Option<TrimArg>,
+    /// Stems with their effects (track and stem inserts, the master bus), without
+    /// ("dry": no inserts, no master processing, the master fader only), or both in one
+    /// pass (the dry files named "… (Dry)"). The master and the variants are always wet
+    /// [default: the session's, else wet].
+    #[arg(long, value_enum, value_name = "wet|dry|both")]
+    effects: Option<EffectsArg>,
     /// Do not write the song information sheet (PDF and JSON).
     #[arg(long, overrides_with = "sheet")]
     no_sheet: bool,
@@ -96,6 +102,23 @@ impl From<FormatArg> for SampleFormat {
             FormatArg::Wav32f => SampleFormat::Wav32f,
             FormatArg::Flac16 => SampleFormat::Flac16,
             FormatArg::Flac24 => SampleFormat::Flac24,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum EffectsArg {
+    Wet,
+    Dry,
+    Both,
+}
+
+impl From<EffectsArg> for EffectsMode {
+    fn from(e: EffectsArg) -> Self {
+        match e {
+            EffectsArg::Wet => EffectsMode::Wet,
+            EffectsArg::Dry => EffectsMode::Dry,
+            EffectsArg::Both => EffectsMode::Both,
         }
     }
 }
@@ -170,6 +193,9 @@ fn effective_settings(
         Some(TrimArg::Auto) => s.trim = TrimMode::Auto,
         Some(TrimArg::None) => s.trim = TrimMode::None,
         None => {}
+    }
+    if let Some(e) = args.effects {
+        s.effects = e.into();
     }
     if args.no_sheet {
         s.sheet = false;
@@ -331,10 +357,13 @@ fn run_one(args: &ExportArgs, input: &Path) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let report = result.with_context(|| format!("export of {} failed", input.display()))?;
     print_report(&report);
-    if let Some(null) = &report.null_test
-        && !null.passed
+    for null in [&report.null_test, &report.dry_null_test]
+        .into_iter()
+        .flatten()
     {
-        anyhow::bail!("{}: {}", report.dir.display(), null.message);
+        if !null.passed {
+            anyhow::bail!("{}: {}", report.dir.display(), null.message);
+        }
     }
     Ok(())
 }
@@ -390,6 +419,9 @@ fn print_report(report: &ExportReport) {
     if let Some(null) = &report.null_test {
         println!("Null test: {}", null.message);
     }
+    if let Some(null) = &report.dry_null_test {
+        println!("Null test (dry): {}", null.message);
+    }
     if !report.sheet_files.is_empty() {
         let names: Vec<String> = report.sheet_files.iter().map(|p| file_name(p)).collect();
         println!("Song information: {}", names.join(", "));
@@ -398,9 +430,16 @@ fn print_report(report: &ExportReport) {
         "{} frames each, all starting at sample 0{}. Took {:.2} s ({:.1}x realtime).",
         report.frames,
         if report.tail_frames > 0 {
+            // Effects ring on into the tail (a reverb is not cut before the file ends).
+            let ringing = report.files.iter().any(|f| !f.processing.chains.is_empty());
             format!(
-                " (the last {} silence)",
-                format_time(report.tail_frames, report.sample_rate)
+                " (the last {} {})",
+                format_time(report.tail_frames, report.sample_rate),
+                if ringing {
+                    "the tail: silence after the effects' tails"
+                } else {
+                    "silence"
+                }
             )
         } else {
             String::new()
@@ -527,17 +566,28 @@ fn run_batch(args: &ExportArgs) -> anyhow::Result<()> {
                 match result {
                     Ok(report) => {
                         bar.suspend(|| print_report(&report));
-                        match &report.null_test {
-                            Some(null) if !null.passed => Outcome::NullTestFailed {
+                        let failed = [&report.null_test, &report.dry_null_test]
+                            .into_iter()
+                            .flatten()
+                            .find(|n| !n.passed);
+                        let level = |n: &stemdeck_export::NullTest| {
+                            format_level(level_db(n.residual_peak), "dBFS", "bit-exact")
+                        };
+                        match failed {
+                            Some(null) => Outcome::NullTestFailed {
                                 dir: report.dir.clone(),
                                 message: null.message.clone(),
                             },
-                            null => Outcome::Exported {
+                            None => Outcome::Exported {
                                 files: report.files.len(),
                                 seconds: report.elapsed.as_secs_f64(),
                                 dir: report.dir.clone(),
-                                null_test: null.as_ref().map(|n| {
-                                    format_level(level_db(n.residual_peak), "dBFS", "bit-exact")
+                                // Both residuals when wet and dry stems were written.
+                                null_test: report.null_test.as_ref().map(|n| {
+                                    match &report.dry_null_test {
+                                        Some(d) => format!("wet {}, dry {}", level(n), level(d)),
+                                        None => level(n),
+                                    }
                                 }),
                             },
                         }
