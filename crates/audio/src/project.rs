@@ -13,6 +13,9 @@ use crate::AudioError;
 use crate::decode::{Decoder, FileInfo};
 use crate::import::majority_rate;
 
+/// The extensions of the project files Stemdeck opens (for Open dialogs).
+pub const PROJECT_EXTENSIONS: &[&str] = &["dawproject", "rpp"];
+
 /// Whether `path` names a project file Stemdeck opens (`.dawproject`, `.rpp`).
 pub fn is_project_path(path: &Path) -> bool {
     stemdeck_project::Format::of(path).is_some()

@@ -308,11 +308,12 @@ impl StemdeckApp {
                 .map(|p| vec![p])
         } else {
             rfd::FileDialog::new()
-                .set_title("Open a session or audio files")
+                .set_title("Open a session, a DAW project or audio files")
                 .add_filter(
-                    "Sessions and audio",
+                    "Sessions, projects and audio",
                     &[
                         &SESSION_FILTER[..],
+                        stemdeck_audio::project::PROJECT_EXTENSIONS,
                         stemdeck_audio::decode::AUDIO_EXTENSIONS,
                     ]
                     .concat(),
