@@ -29,8 +29,8 @@ pub fn run(input: &Path) -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "  {:>3}  {:<28} {:<20} {:>6} {:>3} {:>11}  {:<26} Stem",
-        "#", "Track", "Format", "Rate", "Ch", "Length", "Position"
+        "  {:>3}  {:<28} {:<20} {:<26} {:>6} {:>3} {:>11}  Stem",
+        "#", "Track", "Format", "Position", "Rate", "Ch", "Length"
     );
     for (i, (t, info)) in s.tracks.iter().zip(&loaded.infos).enumerate() {
         let stem = s
@@ -44,7 +44,7 @@ pub fn run(input: &Path) -> anyhow::Result<()> {
                     .map(|b| format!(" {b}-bit"))
                     .unwrap_or_default();
                 println!(
-                    "  {:>3}  {:<28} {:<20} {:>6} {:>3} {:>11}  {position:<26} {stem}",
+                    "  {:>3}  {:<28} {:<20} {position:<26} {:>6} {:>3} {:>11}  {stem}",
                     i + 1,
                     t.name,
                     format!("{}/{}{bits}", f.container, f.codec),
@@ -54,7 +54,7 @@ pub fn run(input: &Path) -> anyhow::Result<()> {
                 )
             }
             None => println!(
-                "  {:>3}  {:<28} {:<20} {:>6} {:>3} {:>11}  {position:<26} {stem}",
+                "  {:>3}  {:<28} {:<20} {position:<26} {:>6} {:>3} {:>11}  {stem}",
                 i + 1,
                 t.name,
                 "(unreadable)",
