@@ -103,6 +103,8 @@ pub struct Processor {
     behind: usize,
     /// Frames of pre-roll still to run before anything is heard (after a reset).
     preroll: usize,
+    /// The chunk being mixed holds the song's last frames: stop after it.
+    ends: bool,
     playing: bool,
     /// What the last play/pause asked for. `playing` stays true through a fade-out (a
     /// pause's, or a seek's) and a seek waiting for its fade-out; this says whether to
@@ -149,6 +151,7 @@ impl Processor {
             seeks: p.seeks,
             routing: p.routing,
             preroll: p.fx.as_ref().map_or(0, |fx| fx.latency()),
+            ends: false,
             fx: p.fx,
             parked: None,
             feedback: p.feedback,
@@ -243,7 +246,8 @@ impl Processor {
             } else {
                 0
             };
-            if self.playing && got < k {
+            // Short at the song's end is not starving: the rest of the chunk is silence.
+            if self.playing && got < k && !self.ends {
                 starved |= self.playing;
                 // Resume from silence with a fade, never a click.
                 self.fade = 0.0;
@@ -262,6 +266,7 @@ impl Processor {
                 .get_mut(done * channels..(done + k) * channels)
                 .unwrap_or_default();
             self.write_out(span, channels, k);
+            self.stop_if_ended();
             done += k;
         }
         let fb = &self.feedback;
@@ -466,14 +471,22 @@ impl Processor {
             self.behind -= n;
             got += n;
             if self.behind == 0 {
-                // The end of the song: stop there.
-                self.playing = false;
-                self.wants_play = false;
-                self.fade = 0.0;
-                self.fade_target = 0.0;
+                // The end of the song: stop once this chunk is out (its frames are the
+                // song's last, and must be heard).
+                self.ends = true;
             }
         }
         got
+    }
+
+    /// After the chunk holding the song's last frames went out: stop there.
+    fn stop_if_ended(&mut self) {
+        if std::mem::take(&mut self.ends) {
+            self.playing = false;
+            self.wants_play = false;
+            self.fade = 0.0;
+            self.fade_target = 0.0;
+        }
     }
 
     /// Move up to `k` frames of the right audio into `inputs`; returns how many.
