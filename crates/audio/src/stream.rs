@@ -20,6 +20,8 @@ pub struct TrackStream {
     inner: Inner,
 }
 
+// A whole file is the usual track; boxing it would add a pointer chase to every read.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     File(FileStream),
     Clips(ClipStream),
