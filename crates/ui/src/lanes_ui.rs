@@ -726,7 +726,29 @@ fn track_row_ui(
     } else {
         color.gamma_multiply(0.35)
     };
-    if let Some(mesh) = waveforms.mesh(&track.path, tl.len, wave, color) {
+    if !track.whole_file() && waveforms.frames(&track.path).is_some() {
+        // Each clip's piece of its file where the clip sits on the timeline.
+        for clip in &track.clips {
+            let path = clip.path.as_ref().unwrap_or(&track.path);
+            let file_len = waveforms.frames(path).unwrap_or(0);
+            let len = clip.length.unwrap_or(file_len.saturating_sub(clip.offset));
+            let (x0, x1) = (tl.x(clip.position), tl.x(clip.position.saturating_add(len)));
+            let span = Rect::from_min_max(pos2(x0, wave.top()), pos2(x1, wave.bottom()));
+            if span.width() < 1.0 {
+                continue;
+            }
+            painter.rect_stroke(
+                span,
+                2.0,
+                Stroke::new(1.0, color.gamma_multiply(0.5)),
+                egui::StrokeKind::Inside,
+            );
+            let end = clip.offset.saturating_add(len);
+            if let Some(mesh) = waveforms.mesh_span(path, clip.offset, end, span, color) {
+                painter.add(egui::Shape::mesh(mesh));
+            }
+        }
+    } else if let Some(mesh) = waveforms.mesh(&track.path, tl.len, wave, color) {
         painter.add(egui::Shape::mesh(mesh));
     } else {
         painter.text(

@@ -164,21 +164,28 @@ impl Waveforms {
             peaks.columns(0, len, n, true, &mut entry.cols);
             (entry.n, entry.len, entry.peaks) = (n, len, Arc::clone(peaks));
         }
-        let mid = rect.center().y;
-        let half = rect.height() / 2.0;
-        let mut mesh = egui::Mesh::default();
-        mesh.reserve_vertices(entry.cols.len() * 4);
-        mesh.reserve_triangles(entry.cols.len() * 2);
-        for (i, [lo, hi]) in entry.cols.iter().enumerate() {
-            let x = rect.left() + i as f32;
-            let y0 = mid - hi.clamp(-1.0, 1.0) * half;
-            let y1 = (mid - lo.clamp(-1.0, 1.0) * half).max(y0 + 1.0);
-            mesh.add_colored_rect(
-                egui::Rect::from_min_max(egui::pos2(x, y0), egui::pos2(x + 1.0, y1)),
-                color,
-            );
-        }
-        Some(mesh)
+        Some(columns_mesh(&entry.cols, rect, color))
+    }
+
+    /// The overview of frames `from..to` (session rate) of `path`'s file drawn into
+    /// `rect`: a clip's piece of its file. Not cached (a track of clips is the rare case).
+    pub fn mesh_span(
+        &self,
+        path: &PathBuf,
+        from: u64,
+        to: u64,
+        rect: egui::Rect,
+        color: egui::Color32,
+    ) -> Option<egui::Mesh> {
+        let peaks = self.peaks.get(path)?;
+        let mut cols = Vec::new();
+        peaks.columns(from, to, rect.width().max(1.0) as usize, true, &mut cols);
+        Some(columns_mesh(&cols, rect, color))
+    }
+
+    /// The length of `path`'s file at the session rate, once its overview is known.
+    pub fn frames(&self, path: &PathBuf) -> Option<u64> {
+        self.peaks.get(path).map(|p| p.frames)
     }
 
     /// 0..1 while computing, `None` when idle.
@@ -192,4 +199,23 @@ impl Drop for Waveforms {
     fn drop(&mut self) {
         self.cancel.store(true, Ordering::Relaxed);
     }
+}
+
+/// One pixel column per `[min, max]`, from `rect`'s left edge.
+fn columns_mesh(cols: &[[f32; 2]], rect: egui::Rect, color: egui::Color32) -> egui::Mesh {
+    let mid = rect.center().y;
+    let half = rect.height() / 2.0;
+    let mut mesh = egui::Mesh::default();
+    mesh.reserve_vertices(cols.len() * 4);
+    mesh.reserve_triangles(cols.len() * 2);
+    for (i, [lo, hi]) in cols.iter().enumerate() {
+        let x = rect.left() + i as f32;
+        let y0 = mid - hi.clamp(-1.0, 1.0) * half;
+        let y1 = (mid - lo.clamp(-1.0, 1.0) * half).max(y0 + 1.0);
+        mesh.add_colored_rect(
+            egui::Rect::from_min_max(egui::pos2(x, y0), egui::pos2(x + 1.0, y1)),
+            color,
+        );
+    }
+    mesh
 }
