@@ -18,6 +18,9 @@ pub const FEED_BLOCK: usize = 2048;
 pub struct BlockInfo {
     pub start: u64,
     pub frames: u32,
+    /// Counts the blocks the reader pushed (a clip edit's patch names the block it
+    /// replaces by it: see [`crate::patch`]).
+    pub seq: u64,
 }
 
 /// Reader side.

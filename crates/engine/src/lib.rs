@@ -17,23 +17,27 @@ mod device;
 mod feed;
 mod feedback;
 mod fx;
+mod patch;
 mod processor;
 mod reader;
 mod routing;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use ringbuf::traits::{Consumer as _, Observer as _, Producer as _, Split as _};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 use stemdeck_audio::stream::TrackStream;
-use stemdeck_session::Session;
 use stemdeck_session::routing::{MixMode, MixPlan};
+use stemdeck_session::{Clip, Session};
 
 use crate::fx::{Fx, FxSettings};
+use crate::patch::PatchShared;
 use crate::processor::Garbage;
+use crate::reader::ReaderMsg;
 
 pub use device::{DeviceRender, Output, list_devices};
 pub use feed::FEED_BLOCK;
@@ -73,6 +77,14 @@ pub enum EngineEvent {
 /// How much audio the reader keeps decoded ahead, per track.
 pub const AHEAD_SECONDS: f32 = 1.5;
 
+/// A clip dragged while playing is sent to the reader at most this often (each edit
+/// reopens the track and decodes its look-ahead again).
+pub const CLIP_EDIT_INTERVAL: Duration = Duration::from_millis(30);
+
+/// The patch rings hold the look-ahead of this many channels (four stereo tracks): more
+/// tracks edited at once are heard when the feed reaches their new audio.
+const PATCH_CHANNELS: usize = 8;
+
 /// The control side of the engine: owns the reader thread and (once started) the output.
 pub struct Engine {
     commands: HeapProd<Command>,
@@ -94,6 +106,15 @@ pub struct Engine {
     fx_problem: Option<String>,
     rate: u32,
     len: u64,
+    /// Per track: its clips as playing, the end of its audio and its channel count.
+    clips: Vec<Vec<Clip>>,
+    ends: Vec<u64>,
+    channels: Vec<usize>,
+    /// Clip edits for the reader, how many were sent and when the last one went.
+    reader_msgs: Sender<ReaderMsg>,
+    clip_edits: u64,
+    clips_sent: Option<Instant>,
+    patches: Arc<PatchShared>,
     /// Commands the ring had no room for (the audio thread is behind, or stalled), in
     /// order, at most one per kind: a later play/pause, seek or routing replaces an
     /// earlier one, since only the last of each decides where playback ends up. Sent
@@ -109,6 +130,18 @@ fn open_all(session: &Session) -> Vec<Result<TrackStream, stemdeck_audio::AudioE
     stemdeck_audio::par_map(&session.tracks, |t| TrackStream::for_track(t, rate))
 }
 
+/// Like export: the end of the longest track that is in a stem.
+fn song_len(session: &Session, ends: &[u64]) -> u64 {
+    session
+        .tracks
+        .iter()
+        .zip(ends)
+        .filter(|(t, _)| session.stem_of(t.id).is_some())
+        .map(|(_, e)| *e)
+        .max()
+        .unwrap_or(0)
+}
+
 /// Which commands replace each other in the backlog.
 fn kind(cmd: &Command) -> u8 {
     match cmd {
@@ -116,6 +149,7 @@ fn kind(cmd: &Command) -> u8 {
         Command::Seek(_) => 1,
         Command::Routing(_) => 2,
         Command::Effects(_) => 3,
+        Command::Length(_) => 4,
     }
 }
 
@@ -144,17 +178,19 @@ impl Engine {
             .iter()
             .map(|s| s.as_ref().map_or(1, TrackStream::channels))
             .collect();
-        // Like export: the end of the longest track that is in a stem.
-        let len = session
-            .tracks
+        let ends: Vec<u64> = streams
             .iter()
-            .zip(&streams)
-            .filter(|(t, _)| session.stem_of(t.id).is_some())
-            .filter_map(|(_, s)| s.as_ref().map(TrackStream::len))
-            .max()
-            .unwrap_or(0);
+            .map(|s| s.as_ref().map_or(0, TrackStream::len))
+            .collect();
+        let len = song_len(session, &ends);
         let ahead = (AHEAD_SECONDS * rate as f32) as usize;
         let (feed_prod, feed_cons) = feed::feed(&channels, ahead);
+        let (patch_tx, patch_rx) = patch::patches(
+            ahead.max(FEED_BLOCK * 2) + FEED_BLOCK,
+            channels.iter().sum::<usize>().clamp(2, PATCH_CHANNELS),
+        );
+        let patches = Arc::clone(&patch_tx.shared);
+        let (reader_msgs, msgs) = channel();
         let (cmd_prod, cmd_cons) = HeapRb::<Command>::new(COMMAND_CAPACITY).split();
         let (garbage_prod, garbage_cons) = HeapRb::<Garbage>::new(COMMAND_CAPACITY * 2).split();
         let (seek_prod, seek_cons) = HeapRb::<u64>::new(64).split();
@@ -180,12 +216,19 @@ impl Engine {
             feedback: Arc::clone(&feedback),
             looping: Arc::clone(&looping),
             channels: channels.clone(),
+            patches: patch_rx,
             rate,
             len,
         });
         let reader = reader::Reader {
             streams,
-            channels,
+            channels: channels.clone(),
+            msgs,
+            patches: patch_tx,
+            log: std::collections::VecDeque::new(),
+            patched: vec![None; session.tracks.len()],
+            seq: 0,
+            run: 0,
             feed: feed_prod,
             seeks: seek_cons,
             looping: Arc::clone(&looping),
@@ -214,6 +257,13 @@ impl Engine {
             fx_problem,
             rate,
             len,
+            clips: session.tracks.iter().map(|t| t.clips.clone()).collect(),
+            ends,
+            channels,
+            reader_msgs,
+            clip_edits: 0,
+            clips_sent: None,
+            patches,
             backlog: Vec::new(),
         }
     }
@@ -379,6 +429,7 @@ impl Engine {
     /// effect with a parameter out of range is not sent (its chain keeps playing as it
     /// was) and [`Engine::effects_problem`] says why.
     pub fn set_mix(&mut self, session: &Session) {
+        self.follow_clips(session);
         let plan = session.mix_plan(MixMode::Audition);
         if self.fx_problem.is_none() && self.fx.matches(session, &plan) {
             // The effects are as sent (the usual case, every frame): no copy.
@@ -404,6 +455,73 @@ impl Engine {
             self.fx = fx;
             self.send(Command::Effects(Box::new(params)));
         }
+    }
+
+    /// Follow clip edits (a clip dragged or typed to a new position, an undo): the
+    /// edited tracks are reopened here and handed to the reader, which patches what it
+    /// has decoded ahead, so the edit is heard at once, crossfaded. At most one batch per
+    /// [`CLIP_EDIT_INTERVAL`]; a later call sends the rest (see
+    /// [`Engine::clip_edits_waiting`]). Tracks added or removed need a new engine.
+    fn follow_clips(&mut self, session: &Session) {
+        if session.tracks.len() != self.clips.len()
+            || self
+                .clips_sent
+                .is_some_and(|t| t.elapsed() < CLIP_EDIT_INTERVAL)
+        {
+            return;
+        }
+        let mut batch = Vec::new();
+        for (i, track) in session.tracks.iter().enumerate() {
+            if self.clips.get(i) == Some(&track.clips) {
+                continue;
+            }
+            if let Some(c) = self.clips.get_mut(i) {
+                c.clone_from(&track.clips);
+            }
+            let problem = match TrackStream::for_track(track, self.rate) {
+                Ok(s) if Some(&s.channels()) == self.channels.get(i) => {
+                    if let Some(end) = self.ends.get_mut(i) {
+                        *end = s.len();
+                    }
+                    batch.push((i, s));
+                    continue;
+                }
+                Ok(_) => "its clips changed its channel count; open the session again to hear                           it"
+                .to_owned(),
+                Err(e) => e.to_string(),
+            };
+            self.events_tx
+                .send(EngineEvent::TrackFailed {
+                    track: i,
+                    message: problem,
+                })
+                .ok();
+        }
+        if batch.is_empty() {
+            return;
+        }
+        let len = song_len(session, &self.ends);
+        if len != self.len {
+            self.len = len;
+            self.reader_msgs.send(ReaderMsg::Len(len)).ok();
+            self.send(Command::Length(len));
+        }
+        if self.reader_msgs.send(ReaderMsg::Replace(batch)).is_ok() {
+            self.clip_edits += 1;
+        }
+        self.clips_sent = Some(Instant::now());
+    }
+
+    /// Whether a clip edit is waiting for [`CLIP_EDIT_INTERVAL`] to pass (call
+    /// [`Engine::set_mix`] again after it) or for the reader to carry it out.
+    pub fn clip_edits_waiting(&self, session: &Session) -> bool {
+        self.patches.done.load(Ordering::Acquire) < self.clip_edits
+            || (session.tracks.len() == self.clips.len()
+                && session
+                    .tracks
+                    .iter()
+                    .zip(&self.clips)
+                    .any(|(t, c)| &t.clips != c))
     }
 
     /// Build new effects processing for `fx` and send it with a routing for the current

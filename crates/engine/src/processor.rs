@@ -22,6 +22,7 @@ use stemdeck_audio::kernel::{StereoBuf, channel_gains, mix_block_with};
 use crate::feed::FeedConsumer;
 use crate::feedback::{Feedback, MAX_METERED_STEMS};
 use crate::fx::{EffectParams, Fx};
+use crate::patch::PatchPlayer;
 use crate::routing::Routing;
 
 /// Frames mixed at a time inside a callback.
@@ -42,6 +43,8 @@ pub enum Command {
     Routing(Box<Routing>),
     /// New parameters for the running effects (same shapes), built off the audio thread.
     Effects(Box<EffectParams>),
+    /// The song's new length in frames (a clip moved).
+    Length(u64),
 }
 
 /// What the audio thread hands back to be freed on the control thread (held only to be
@@ -110,8 +113,11 @@ pub struct Processor {
     /// pause's, or a seek's) and a seek waiting for its fade-out; this says whether to
     /// fade back in after it.
     wants_play: bool,
-    /// Frames left of the block being played.
+    /// Frames left of the block being played, and its length.
     block_left: usize,
+    block_frames: usize,
+    /// Clip edits made while playing, played in place of what the feed holds.
+    patches: PatchPlayer,
     /// The position the reader was last asked to go to.
     asked: Option<u64>,
     pending_seek: Option<u64>,
@@ -132,6 +138,7 @@ pub(crate) struct ProcessorParts {
     pub feedback: Arc<Feedback>,
     pub looping: Arc<LoopRegion>,
     pub channels: Vec<usize>,
+    pub patches: PatchPlayer,
     pub rate: u32,
     pub len: u64,
 }
@@ -139,7 +146,11 @@ pub(crate) struct ProcessorParts {
 impl Processor {
     pub(crate) fn new(p: ProcessorParts) -> Self {
         let rate = p.rate.max(1);
+        let mut patches = p.patches;
+        patches.prepare(&p.channels, rate);
         Self {
+            patches,
+            block_frames: 0,
             inputs: p
                 .channels
                 .iter()
@@ -334,6 +345,7 @@ impl Processor {
                     }
                     self.discard(Garbage::Effects(params));
                 }
+                Command::Length(len) => self.len = len,
             }
         }
     }
@@ -503,6 +515,8 @@ impl Processor {
                 };
                 if block.start == self.pos {
                     self.block_left = block.frames as usize;
+                    self.block_frames = self.block_left;
+                    self.patches.start_block(block.seq);
                     self.asked = None;
                 } else {
                     // Audio for another position (before a seek or loop change).
@@ -518,6 +532,8 @@ impl Processor {
                 n = n.min((end - self.pos) as usize);
             }
             self.feed.pop_into(&mut self.inputs, got, n);
+            let offset = self.block_frames - self.block_left;
+            self.patches.apply(&mut self.inputs, got, offset, n);
             self.pos += n as u64;
             self.block_left -= n;
             got += n;

@@ -38,6 +38,12 @@ fn the_callback_never_allocates_or_frees() {
             3 => e.set_loop(10_000, 30_000, round % 16 == 3),
             4 => e.pause(),
             5 => e.play(),
+            6 => {
+                // A clip moved: its patch is played (crossfaded in) by the next callback.
+                let k = round % 5;
+                s.tracks[k].clips = vec![stemdeck_session::Clip::at(round as u64 * 997)];
+                follow(&mut e, &s);
+            }
             _ => {}
         }
         callback(&mut p, &mut buf);

@@ -106,7 +106,7 @@ pub fn offline_in_blocks(session: &Session, start: u64, frames: usize, block: us
     let mut streams: Vec<TrackStream> = session
         .tracks
         .iter()
-        .map(|t| TrackStream::open(&t.path, session.sample_rate).unwrap())
+        .map(|t| TrackStream::for_track(t, session.sample_rate).unwrap())
         .collect();
     for s in &mut streams {
         s.seek(start).unwrap();
@@ -152,6 +152,23 @@ pub fn engine(session: &Session) -> (Engine, Processor) {
     let mut e = Engine::new(session);
     let p = e.take_processor().unwrap();
     (e, p)
+}
+
+/// Send `session` to the engine until its clip edits are all with the reader and carried
+/// out (edits go at most every CLIP_EDIT_INTERVAL).
+pub fn follow(e: &mut Engine, session: &Session) {
+    let t = Instant::now();
+    loop {
+        e.set_mix(session);
+        if !e.clip_edits_waiting(session) {
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "clip edit never done"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// Wait until the reader has `frames` queued (it runs on its own thread).
