@@ -32,6 +32,9 @@ pub enum Action {
     SongInfo,
     ShowEffects,
     ShowMaster,
+    ZoomIn,
+    ZoomOut,
+    ZoomToFit,
     Diagnostics,
     KeyboardShortcuts,
     About,
@@ -50,7 +53,7 @@ const fn bare(key: Key) -> KeyboardShortcut {
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 30] = [
         Action::NewSession,
         Action::Open,
         Action::OpenFolder,
@@ -75,6 +78,9 @@ impl Action {
         Action::SongInfo,
         Action::ShowEffects,
         Action::ShowMaster,
+        Action::ZoomIn,
+        Action::ZoomOut,
+        Action::ZoomToFit,
         Action::Diagnostics,
         Action::KeyboardShortcuts,
         Action::About,
@@ -107,6 +113,9 @@ impl Action {
             Action::SongInfo => "Song Information",
             Action::ShowEffects => "Effects Panel",
             Action::ShowMaster => "Master Strip",
+            Action::ZoomIn => "Zoom In",
+            Action::ZoomOut => "Zoom Out",
+            Action::ZoomToFit => "Zoom to Fit",
             Action::Diagnostics => "Diagnostics",
             Action::KeyboardShortcuts => "Keyboard Shortcuts",
             Action::About => "About Stemdeck",
@@ -142,6 +151,9 @@ impl Action {
                 "Show or hide the effects of the chosen track, stem or master (its FX button)"
             }
             Action::ShowMaster => "Show or hide the master fader, meter and clip light",
+            Action::ZoomIn => "Show less of the timeline, larger (also Ctrl+wheel over the lanes)",
+            Action::ZoomOut => "Show more of the timeline",
+            Action::ZoomToFit => "Show the whole song",
             Action::Diagnostics => "Audio device and engine figures",
             Action::KeyboardShortcuts => "Every key Stemdeck knows",
             Action::About => "Version and licences",
@@ -173,6 +185,9 @@ impl Action {
             // F for effects; X opens the mixer in Logic Pro, the master strip here.
             Action::ShowEffects => bare(Key::F),
             Action::ShowMaster => bare(Key::X),
+            Action::ZoomIn => cmd(Key::Equals),
+            Action::ZoomOut => cmd(Key::Minus),
+            Action::ZoomToFit => cmd(Key::Num0),
             Action::ExportOptions
             | Action::RegroupAll
             | Action::SongInfo
@@ -206,7 +221,10 @@ impl Action {
             | Action::SoloSelection
             | Action::SongInfo
             | Action::ShowEffects
-            | Action::ShowMaster => doc.is_some(),
+            | Action::ShowMaster
+            | Action::ZoomIn
+            | Action::ZoomOut
+            | Action::ZoomToFit => doc.is_some(),
             Action::RegroupAll => doc.is_some_and(|d| !d.session.tracks.is_empty()),
             Action::Undo => doc.is_some_and(crate::document::Document::can_undo),
             Action::Redo => doc.is_some_and(crate::document::Document::can_redo),
@@ -253,6 +271,9 @@ impl StemdeckApp {
             Action::SongInfo => self.show_song = !self.show_song,
             Action::ShowEffects => self.show_effects = !self.show_effects,
             Action::ShowMaster => self.show_master = !self.show_master,
+            Action::ZoomIn => self.zoom_timeline(1),
+            Action::ZoomOut => self.zoom_timeline(-1),
+            Action::ZoomToFit => self.zoom_timeline(0),
             Action::Diagnostics => self.windows.diagnostics = true,
             Action::KeyboardShortcuts => self.windows.shortcuts = true,
             Action::About => self.windows.about = true,

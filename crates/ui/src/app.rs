@@ -97,6 +97,10 @@ pub struct StemdeckApp {
     pub(crate) check: crate::check_ui::CheckState,
     /// Where a ruler drag started (frames).
     pub(crate) loop_drag_from: Option<u64>,
+    /// The part of the timeline shown (zoom and scroll).
+    pub view: crate::timeline_ui::TimelineView,
+    /// The clip being dragged in time.
+    pub(crate) clip_drag: Option<crate::timeline_ui::ClipDrag>,
     /// Loop region and whether looping is on (kept here so it survives engine rebuilds).
     pub loop_region: (u64, u64),
     pub looping: bool,
@@ -140,6 +144,8 @@ impl StemdeckApp {
             recovery: RecoveryState::new(),
             check: Default::default(),
             loop_drag_from: None,
+            view: Default::default(),
+            clip_drag: None,
             loop_region: (0, 0),
             looping: false,
             renaming_variant: None,
@@ -230,6 +236,8 @@ impl StemdeckApp {
     pub(crate) fn set_document(&mut self, doc: Document) {
         self.engine = None;
         self.selection = Selection::default();
+        self.view = Default::default();
+        self.clip_drag = None;
         self.looping = false;
         self.loop_region = (0, 0);
         let lengths: Vec<u64> = doc
@@ -593,6 +601,8 @@ impl StemdeckApp {
     /// The whole window.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        // Ctrl+=, Ctrl+− and Ctrl+0 zoom the timeline (View menu), not the whole window.
+        ctx.options_mut(|o| o.zoom_with_keyboard = false);
         self.poll_open_requests(&ctx);
         self.shortcuts(&ctx);
         self.close_request(&ctx);
@@ -671,6 +681,13 @@ impl StemdeckApp {
             || self.waveforms.progress().is_some()
         {
             ctx.request_repaint_after(Duration::from_millis(16));
+        }
+        // A clip edit the engine has not taken yet (it takes one per interval): come
+        // back for it even if nothing else moves.
+        if let (Some(e), Some(d)) = (&self.engine, &self.doc)
+            && e.clip_edits_waiting(&d.session)
+        {
+            ctx.request_repaint_after(stemdeck_engine::CLIP_EDIT_INTERVAL);
         }
     }
 

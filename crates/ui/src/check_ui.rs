@@ -303,11 +303,12 @@ impl StemdeckApp {
 
 /// Marks on a track's waveform from the check: the found offset (the stretch it is late
 /// or early by, shaded, with its value), where it ends short, where it first clips, and
-/// its problems as a badge. `len` is the timeline's length in frames at `rate`.
+/// its problems as a badge. `view` is the first frame shown and the frames across, at
+/// `rate`.
 pub(crate) fn waveform_marks_ui(
     painter: &egui::Painter,
     wave: Rect,
-    len: u64,
+    view: (u64, u64),
     rate: u32,
     path: &Path,
     check: &CheckState,
@@ -319,7 +320,8 @@ pub(crate) fn waveform_marks_ui(
     let x = |frames_at_report_rate: f64| {
         let at_session =
             frames_at_report_rate * f64::from(rate) / f64::from(report.sample_rate.max(1));
-        wave.left() + wave.width() * (at_session / len.max(1) as f64).clamp(0.0, 1.0) as f32
+        let across = (at_session - view.0 as f64) / view.1.max(1) as f64;
+        wave.left() + wave.width() * across.clamp(-1.0, 2.0) as f32
     };
     let font = egui::FontId::proportional(11.0);
     if let Some(a) = f

@@ -2,13 +2,14 @@
 //! "Unassigned" lane and a "New stem" drop zone. Tracks (or the selection) are dragged
 //! between lanes to regroup; lanes are dragged by their handle to reorder stems.
 
-use egui::{Color32, CornerRadius, Pos2, Rect, Sense, Stroke, Vec2, pos2, vec2};
+use egui::{Color32, CornerRadius, Pos2, Rect, Sense, Stroke, pos2, vec2};
 use stemdeck_session::routing::MixMode;
 use stemdeck_session::{StemId, TrackId};
 
 use crate::app::StemdeckApp;
 use crate::effects_ui::{ChainOwner, fx_button_ui};
 use crate::theme::{self, LANE_HEADER_HEIGHT, LANE_HEADER_WIDTH, TRACK_ROW_HEIGHT};
+use crate::timeline_ui::{ClipDrag, ClipsCtx, Timeline, clips_ui};
 use crate::transport_ui::{meter_ui, vertical_meter_ui};
 
 /// What is being dragged: tracks (in order) …
@@ -108,23 +109,6 @@ fn parse_pan(s: &str) -> Option<f64> {
     num.trim().parse::<f64>().ok().map(|v| sign * v / 100.0)
 }
 
-/// Maps frames to x positions in the timeline area.
-#[derive(Clone, Copy)]
-struct Timeline {
-    left: f32,
-    width: f32,
-    len: u64,
-}
-
-impl Timeline {
-    fn x(&self, frame: u64) -> f32 {
-        self.left + self.width * (frame as f32 / self.len.max(1) as f32)
-    }
-    fn frame(&self, x: f32) -> u64 {
-        (((x - self.left) / self.width.max(1.0)).clamp(0.0, 1.0) * self.len as f32) as u64
-    }
-}
-
 /// Where a drop lands: a lane (or none = unassigned, or a new stem) and an index in it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Target {
@@ -141,11 +125,13 @@ impl StemdeckApp {
         };
         let pos = self.engine.as_ref().map_or(0, |e| e.feedback().position());
         let avail = ui.available_width();
-        let tl = Timeline {
-            left: ui.min_rect().left() + LANE_HEADER_WIDTH + 8.0,
-            width: (avail - LANE_HEADER_WIDTH - 16.0).max(50.0),
+        let tl = self.timeline(
+            ui.min_rect().left() + LANE_HEADER_WIDTH + 8.0,
+            (avail - LANE_HEADER_WIDTH - 16.0).max(50.0),
             len,
-        };
+            rate,
+        );
+        self.timeline_input(ui, ui.max_rect(), tl, rate);
         // Dragging a track passes over labels: they must not start a text selection.
         ui.style_mut().interaction.selectable_labels = false;
         self.lane_rects.clear();
@@ -230,83 +216,6 @@ impl StemdeckApp {
             }
         });
         self.selection.tracks = tracks.iter().copied().collect();
-    }
-
-    fn ruler_ui(&mut self, ui: &mut egui::Ui, tl: Timeline, rate: u32, pos: u64) {
-        let (rect, resp) =
-            ui.allocate_exact_size(vec2(ui.available_width(), 24.0), Sense::click_and_drag());
-        let ruler = Rect::from_min_max(
-            pos2(tl.left, rect.top()),
-            pos2(tl.left + tl.width, rect.bottom()),
-        );
-        let painter = ui.painter_at(rect);
-        painter.rect_filled(ruler, 2.0, ui.visuals().extreme_bg_color);
-        // Ticks every 1, 5, 10 or 30 seconds, whichever keeps them apart.
-        let secs = tl.len as f32 / rate.max(1) as f32;
-        let step = [1.0f32, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0]
-            .into_iter()
-            .find(|s| tl.width / (secs / s).max(1.0) > 60.0)
-            .unwrap_or(120.0);
-        let mut t = 0.0;
-        while t <= secs {
-            let x = tl.x((t * rate as f32) as u64);
-            painter.line_segment(
-                [pos2(x, ruler.bottom() - 8.0), pos2(x, ruler.bottom())],
-                Stroke::new(1.0, Color32::GRAY),
-            );
-            painter.text(
-                pos2(x + 3.0, ruler.top() + 2.0),
-                egui::Align2::LEFT_TOP,
-                format!("{}:{:02}", (t as u32) / 60, (t as u32) % 60),
-                egui::FontId::monospace(10.0),
-                Color32::GRAY,
-            );
-            t += step;
-        }
-        let (a, b) = self.loop_region;
-        if b > a {
-            let fill = if self.looping {
-                theme::LOOP_COLOR
-            } else {
-                Color32::from_rgba_premultiplied(90, 90, 90, 40)
-            };
-            painter.rect_filled(
-                Rect::from_min_max(pos2(tl.x(a), ruler.top()), pos2(tl.x(b), ruler.bottom())),
-                0.0,
-                fill,
-            );
-        }
-        let x = tl.x(pos);
-        painter.line_segment(
-            [pos2(x, ruler.top()), pos2(x, ruler.bottom())],
-            Stroke::new(2.0, theme::PLAYHEAD_COLOR),
-        );
-        let resp = resp.on_hover_text("Click to move the playhead; drag to set the loop region");
-        if let Some(p) = resp.interact_pointer_pos() {
-            let frame = tl.frame(p.x);
-            if resp.drag_started() {
-                self.loop_drag_from = Some(frame);
-            }
-            if resp.dragged()
-                && let Some(from) = self.loop_drag_from
-            {
-                self.loop_region = (from.min(frame), from.max(frame));
-            }
-        }
-        if resp.drag_stopped() {
-            self.loop_drag_from = None;
-            let (a, b) = self.loop_region;
-            if b > a {
-                self.looping = true;
-                self.sync_loop();
-                self.seek(a);
-            }
-        } else if resp.clicked()
-            && let Some(p) = resp.interact_pointer_pos()
-        {
-            self.seek(tl.frame(p.x));
-        }
-        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "Timeline"));
     }
 
     /// One stem lane. Returns the drop that landed on it, if any.
@@ -426,6 +335,7 @@ impl StemdeckApp {
                     &self.waveforms,
                     &self.check,
                     &self.selection,
+                    &mut self.clip_drag,
                     tl,
                     tid,
                     stem_color,
@@ -542,6 +452,7 @@ impl StemdeckApp {
                     &self.waveforms,
                     &self.check,
                     &self.selection,
+                    &mut self.clip_drag,
                     tl,
                     tid,
                     theme::WAVE_UNASSIGNED,
@@ -603,6 +514,7 @@ fn track_row_ui(
     waveforms: &crate::waveforms::Waveforms,
     check: &crate::check_ui::CheckState,
     selection: &crate::app::Selection,
+    drag: &mut Option<ClipDrag>,
     tl: Timeline,
     id: TrackId,
     color: Color32,
@@ -726,40 +638,27 @@ fn track_row_ui(
     } else {
         color.gamma_multiply(0.35)
     };
-    if !track.whole_file() && waveforms.frames(&track.path).is_some() {
-        // Each clip's piece of its file where the clip sits on the timeline.
-        for clip in &track.clips {
-            let path = clip.path.as_ref().unwrap_or(&track.path);
-            let file_len = waveforms.frames(path).unwrap_or(0);
-            let len = clip.length.unwrap_or(file_len.saturating_sub(clip.offset));
-            let (x0, x1) = (tl.x(clip.position), tl.x(clip.position.saturating_add(len)));
-            let span = Rect::from_min_max(pos2(x0, wave.top()), pos2(x1, wave.bottom()));
-            if span.width() < 1.0 {
-                continue;
-            }
-            painter.rect_stroke(
-                span,
-                2.0,
-                Stroke::new(1.0, color.gamma_multiply(0.5)),
-                egui::StrokeKind::Inside,
-            );
-            let end = clip.offset.saturating_add(len);
-            if let Some(mesh) = waveforms.mesh_span(path, clip.offset, end, span, color) {
-                painter.add(egui::Shape::mesh(mesh));
-            }
-        }
-    } else if let Some(mesh) = waveforms.mesh(&track.path, tl.len, wave, color) {
-        painter.add(egui::Shape::mesh(mesh));
-    } else {
-        painter.text(
-            wave.left_center() + Vec2::new(6.0, 0.0),
-            egui::Align2::LEFT_CENTER,
-            "…",
-            egui::FontId::proportional(12.0),
-            Color32::GRAY,
-        );
-    }
-    crate::check_ui::waveform_marks_ui(&painter, wave, tl.len, rate, &track.path, check);
+    clips_ui(
+        ui,
+        track,
+        wave,
+        color,
+        ClipsCtx {
+            waveforms,
+            tl,
+            rate,
+            pos,
+            drag,
+        },
+    );
+    crate::check_ui::waveform_marks_ui(
+        &painter,
+        wave,
+        (tl.start, tl.span),
+        rate,
+        &track.path,
+        check,
+    );
     let x = tl.x(pos);
     painter.line_segment(
         [pos2(x, wave.top()), pos2(x, wave.bottom())],

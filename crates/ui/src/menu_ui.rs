@@ -108,6 +108,9 @@ impl StemdeckApp {
                     .on_hover_text(Action::SongInfo.help());
                 self.toggle_item_ui(ui, Action::ShowEffects, self.show_effects);
                 self.toggle_item_ui(ui, Action::ShowMaster, self.show_master);
+                ui.separator();
+                self.actions_ui(ui, &[Action::ZoomIn, Action::ZoomOut, Action::ZoomToFit]);
+                ui.separator();
                 self.action_item_ui(ui, Action::Diagnostics);
             });
             ui.menu_button("Help", |ui| {

@@ -290,9 +290,9 @@ impl StemdeckApp {
             return;
         };
         let problems = doc.reprobe();
-        let (region, looping) = (self.loop_region, self.looping);
+        let (region, looping, view) = (self.loop_region, self.looping, self.view);
         self.set_document(doc);
-        (self.loop_region, self.looping) = (region, looping);
+        (self.loop_region, self.looping, self.view) = (region, looping, view);
         for p in problems {
             self.notify(Level::Warning, p);
         }

@@ -15,18 +15,17 @@ use stemdeck_session::Session;
 /// Frames per overview bucket at the session rate.
 pub const BUCKET: u32 = 256;
 
-/// Min/max columns of one track for one width: the costly part of drawing a waveform
-/// (a scan of every bucket), kept until the width, the length or the overview changes.
-struct Columns {
-    n: usize,
-    len: u64,
-    peaks: Arc<Peaks>,
-    cols: Vec<[f32; 2]>,
-}
+/// Min/max columns of one piece of one file for one width: the costly part of drawing a
+/// waveform (a scan of every bucket), kept while the view holds still.
+type ColumnsKey = (PathBuf, u64, u64, usize);
+type Columns = (Arc<Peaks>, Vec<[f32; 2]>);
+
+/// Column sets kept at most (a zoom or scroll makes new ones every frame).
+const COLUMNS_KEPT: usize = 2048;
 
 pub struct Waveforms {
     peaks: HashMap<PathBuf, Arc<Peaks>>,
-    columns: RefCell<HashMap<PathBuf, Columns>>,
+    columns: RefCell<HashMap<ColumnsKey, Columns>>,
     rx: Option<Receiver<(PathBuf, Option<Peaks>)>>,
     progress: Arc<AtomicU64>,
     total: u64,
@@ -141,34 +140,10 @@ impl Waveforms {
         got
     }
 
-    /// The waveform of `path` over frames `0..len` as one mesh filling `rect`, one
-    /// column per point of width; `None` until its overview is computed. The columns
-    /// are cached, so a frame only builds the mesh (and only for visible rows).
-    pub fn mesh(
-        &self,
-        path: &PathBuf,
-        len: u64,
-        rect: egui::Rect,
-        color: egui::Color32,
-    ) -> Option<egui::Mesh> {
-        let peaks = self.peaks.get(path)?;
-        let n = rect.width().max(1.0) as usize;
-        let mut cache = self.columns.borrow_mut();
-        let entry = cache.entry(path.clone()).or_insert_with(|| Columns {
-            n: 0,
-            len: 0,
-            peaks: Arc::clone(peaks),
-            cols: Vec::new(),
-        });
-        if entry.n != n || entry.len != len || !Arc::ptr_eq(&entry.peaks, peaks) {
-            peaks.columns(0, len, n, true, &mut entry.cols);
-            (entry.n, entry.len, entry.peaks) = (n, len, Arc::clone(peaks));
-        }
-        Some(columns_mesh(&entry.cols, rect, color))
-    }
-
     /// The overview of frames `from..to` (session rate) of `path`'s file drawn into
-    /// `rect`: a clip's piece of its file. Not cached (a track of clips is the rare case).
+    /// `rect`, one column per point of width (a clip's visible piece of its file); `None`
+    /// until its overview is computed. The columns are cached, so a frame only builds the
+    /// mesh (and only for visible rows).
     pub fn mesh_span(
         &self,
         path: &PathBuf,
@@ -178,9 +153,20 @@ impl Waveforms {
         color: egui::Color32,
     ) -> Option<egui::Mesh> {
         let peaks = self.peaks.get(path)?;
-        let mut cols = Vec::new();
-        peaks.columns(from, to, rect.width().max(1.0) as usize, true, &mut cols);
-        Some(columns_mesh(&cols, rect, color))
+        let n = rect.width().max(1.0) as usize;
+        let mut cache = self.columns.borrow_mut();
+        let key = (path.clone(), from, to, n);
+        let fresh = cache.get(&key).is_some_and(|(p, _)| Arc::ptr_eq(p, peaks));
+        if !fresh {
+            if cache.len() >= COLUMNS_KEPT {
+                cache.clear();
+            }
+            let mut cols = Vec::new();
+            peaks.columns(from, to, n, true, &mut cols);
+            cache.insert(key.clone(), (Arc::clone(peaks), cols));
+        }
+        let (_, cols) = cache.get(&key)?;
+        Some(columns_mesh(cols, rect, color))
     }
 
     /// The length of `path`'s file at the session rate, once its overview is known.
