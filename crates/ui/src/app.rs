@@ -603,13 +603,8 @@ impl StemdeckApp {
         let ctx = ui.ctx().clone();
         // Ctrl+=, Ctrl+− and Ctrl+0 zoom the timeline (View menu), not the whole window.
         ctx.options_mut(|o| o.zoom_with_keyboard = false);
-        self.poll_open_requests(&ctx);
         self.shortcuts(&ctx);
         self.close_request(&ctx);
-        if self.waveforms.poll() {
-            ctx.request_repaint();
-        }
-        self.poll_export();
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::top("transport").show(ui, |ui| self.transport_ui(ui));
         if let Some(problem) = self.audio_problem.clone() {
@@ -659,9 +654,25 @@ impl StemdeckApp {
         if !busy && let Some(d) = self.doc.as_mut() {
             d.checkpoint();
         }
+        self.background(&ctx);
+    }
+
+    /// The work that is not drawing: open requests, the waveform and export jobs, the
+    /// engine following the session, the autosave, the window title, and when to come
+    /// back. [`Self::ui`] runs it after each frame's widgets; while the window is hidden
+    /// (minimised) eframe runs no ui pass and `logic` runs it instead, so playback
+    /// follows the session, an export finishes and the autosave happens all the same.
+    pub fn background(&mut self, ctx: &egui::Context) {
+        self.poll_open_requests(ctx);
+        let exporting = self.export.running();
+        self.poll_export();
+        if self.waveforms.poll() || (exporting && !self.export.running()) {
+            // New results to show.
+            ctx.request_repaint();
+        }
         self.refresh_audio();
         self.sync_engine();
-        self.autosave_tick(&ctx);
+        self.autosave_tick(ctx);
         let title = match &self.doc {
             Some(d) => format!(
                 "{}{} — Stemdeck",
@@ -681,6 +692,9 @@ impl StemdeckApp {
             || self.waveforms.progress().is_some()
         {
             ctx.request_repaint_after(Duration::from_millis(16));
+        }
+        if self.export.running() {
+            ctx.request_repaint_after(Duration::from_millis(100));
         }
         // A clip edit the engine has not taken yet (it takes one per interval): come
         // back for it even if nothing else moves.
@@ -740,6 +754,19 @@ fn no_output_message(error: &str) -> String {
 }
 
 impl eframe::App for StemdeckApp {
+    /// Runs before every ui pass, and alone while the window is hidden: then it does the
+    /// work that is not drawing (when shown, [`StemdeckApp::ui`] does it after the
+    /// widgets, so what they changed this frame is followed this frame).
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        let hidden = ctx.input(|i| {
+            let v = i.viewport();
+            v.minimized == Some(true) || v.occluded == Some(true)
+        });
+        if hidden {
+            self.background(ctx);
+        }
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         StemdeckApp::ui(self, ui);
     }
