@@ -52,6 +52,7 @@ impl TimelineView {
             start,
             span,
             len,
+            mark: None,
         }
     }
 
@@ -85,6 +86,9 @@ pub(crate) struct Timeline {
     pub start: u64,
     pub span: u64,
     pub len: u64,
+    /// Where a dragged clip snaps besides the start: the playhead, while stopped (a
+    /// moving playhead would pull clips along).
+    pub mark: Option<u64>,
 }
 
 impl Timeline {
@@ -127,6 +131,12 @@ const STEPS: [f64; 16] = [
 impl StemdeckApp {
     /// The mapping for this frame's timeline area (held still while a clip is dragged).
     pub(crate) fn timeline(&mut self, left: f32, width: f32, len: u64, rate: u32) -> Timeline {
+        let pos = self.engine.as_ref().map_or(0, |e| e.feedback().position());
+        let playing = self
+            .engine
+            .as_ref()
+            .is_some_and(|e| e.feedback().is_playing());
+        let mark = (!playing).then_some(pos);
         if let Some(d) = &self.clip_drag {
             return Timeline {
                 left,
@@ -134,20 +144,16 @@ impl StemdeckApp {
                 start: d.view.0,
                 span: d.view.1,
                 len,
+                mark,
             };
         }
-        let pos = self.engine.as_ref().map_or(0, |e| e.feedback().position());
-        let playing = self
-            .engine
-            .as_ref()
-            .is_some_and(|e| e.feedback().is_playing());
         let mut tl = self.view.timeline(left, width, len, rate);
         // Playing past the view turns the page, as a DAW follows the playhead.
         if playing && self.view.span.is_some() && (pos < tl.start || pos >= tl.end()) {
             self.view.start = pos.saturating_sub(tl.span / 20);
             tl = self.view.timeline(left, width, len, rate);
         }
-        tl
+        Timeline { mark, ..tl }
     }
 
     /// Ctrl+wheel zooms around the pointer; a sideways scroll (Shift+wheel) scrolls.
@@ -453,8 +459,8 @@ pub(crate) fn clips_ui(
         let name = format!("Clip {} of {} at {at}", k + 1, track.name);
         resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
         let resp = resp.on_hover_text(format!(
-            "{}: at {at}\nDrag to move it in time (Shift: no snapping); right-click to type \
-             its position",
+            "{}: at {at}\nDrag to move it in time (it snaps to the start, and to the playhead \
+             when stopped; Shift: no snapping); right-click to type its position",
             track.name
         ));
         // Grabbed where the button went down (the drag starts a few points later).
@@ -480,7 +486,7 @@ pub(crate) fn clips_ui(
             {
                 let mut to = (d.from as f64 + tl.frame_at(p.x) - d.grab).max(0.0).round() as u64;
                 if !ui.input(|i| i.modifiers.shift) {
-                    to = snap(to, &[0, cx.pos], tl);
+                    to = snap(to, &[0, tl.mark.unwrap_or(0)], tl);
                 }
                 if let Some(c) = track.clips.get_mut(k) {
                     c.position = to;
