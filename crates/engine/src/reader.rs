@@ -215,36 +215,32 @@ impl Reader {
                 }
             }
         }
-        for &i in &tracks {
-            if let Some(slot) = self.streams.get_mut(i)
-                && let Some(s) = slot
-                && let Err(e) = s.seek(next)
-            {
-                *slot = None;
-                self.events
-                    .send(EngineEvent::TrackFailed {
-                        track: i,
-                        message: e.to_string(),
-                    })
-                    .ok();
-            }
+        for i in tracks {
+            self.seek_track(i, next);
         }
         self.patches.shared.done.fetch_add(1, Ordering::Release);
     }
 
     fn seek_all(&mut self, to: u64) {
-        for (i, slot) in self.streams.iter_mut().enumerate() {
-            if let Some(s) = slot
-                && let Err(e) = s.seek(to)
-            {
-                *slot = None;
-                self.events
-                    .send(EngineEvent::TrackFailed {
-                        track: i,
-                        message: e.to_string(),
-                    })
-                    .ok();
-            }
+        for i in 0..self.streams.len() {
+            self.seek_track(i, to);
+        }
+    }
+
+    /// Move track `i` to `to`; a track that cannot seek plays as silence from then on,
+    /// and the user is told once.
+    fn seek_track(&mut self, i: usize, to: u64) {
+        if let Some(slot) = self.streams.get_mut(i)
+            && let Some(s) = slot
+            && let Err(e) = s.seek(to)
+        {
+            *slot = None;
+            self.events
+                .send(EngineEvent::TrackFailed {
+                    track: i,
+                    message: e.to_string(),
+                })
+                .ok();
         }
     }
 }

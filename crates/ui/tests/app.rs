@@ -118,14 +118,7 @@ fn dragging_a_track_onto_another_lane_regroups_it_and_undo_redo_work() {
     let mut h = harness(&session_file(dir.path()));
     let from = h.get_by_label("Keys").rect().center();
     let to = h.get_by_label("Mute Lead Vox").rect().center() + egui::vec2(0.0, 12.0);
-    h.drag_at(from);
-    h.run_steps(2);
-    for k in 1..=10 {
-        h.hover_at(from + (to - from) * (k as f32 / 10.0));
-        h.run_steps(1);
-    }
-    h.drop_at(to);
-    h.run();
+    drag(&mut h, from, to, 10);
     assert_eq!(stem_tracks(session(&h), "Vocals"), vec!["Lead Vox", "Keys"]);
     assert!(stem_tracks(session(&h), "Instruments").is_empty());
     // The engine got the new routing at once.
@@ -219,14 +212,7 @@ fn dragging_a_lane_by_its_handle_reorders_the_stems() {
     let mut h = harness(&session_file(dir.path()));
     let from = h.get_by_label("Move Instruments").rect().center();
     let to = h.get_by_label("Move Drums").rect().center() + egui::vec2(40.0, 0.0);
-    h.drag_at(from);
-    h.run_steps(2);
-    for k in 1..=10 {
-        h.hover_at(from + (to - from) * (k as f32 / 10.0));
-        h.run_steps(1);
-    }
-    h.drop_at(to);
-    h.run();
+    drag(&mut h, from, to, 10);
     let names: Vec<&str> = session(&h).stems.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["Instruments", "Drums", "Bass", "Vocals"]);
     // The engine's stems follow (meters are per stem, in this order).

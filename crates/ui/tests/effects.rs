@@ -222,14 +222,7 @@ fn the_master_fader_moves_in_one_undo_step_and_is_typed() {
         fader.bottom() - fader.height() * 60.0 / 72.0,
     );
     let end = start + egui::vec2(0.0, fader.height() / 3.0);
-    h.drag_at(start);
-    h.run_steps(2);
-    for k in 1..=8 {
-        h.hover_at(start + (end - start) * (k as f32 / 8.0));
-        h.run_steps(1);
-    }
-    h.drop_at(end);
-    h.run();
+    drag(&mut h, start, end, 8);
     let moved = session(&h).master.gain_db;
     assert!((-30.0..-15.0).contains(&moved), "{moved}");
     assert!(h.state().doc.as_ref().unwrap().is_dirty());

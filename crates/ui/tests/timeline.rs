@@ -10,8 +10,12 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use stemdeck_ui::{StemdeckApp, TimelineView};
 
+fn track<'s>(s: &'s stemdeck_session::Session, name: &str) -> &'s stemdeck_session::Track {
+    s.tracks.iter().find(|t| t.name == name).unwrap()
+}
+
 fn keys(s: &stemdeck_session::Session) -> &stemdeck_session::Track {
-    s.tracks.iter().find(|t| t.name == "Keys").unwrap()
+    track(s, "Keys")
 }
 
 /// Run until the engine has taken every clip edit (it takes one per interval).
@@ -96,14 +100,7 @@ fn dragging_a_clip_moves_it_in_time_and_undo_puts_it_back() {
     let clip = h.get_by_label("Clip 1 of Keys at 0:00.000").rect();
     let from = clip.center();
     let to = from + egui::vec2(120.0, 0.0);
-    h.drag_at(from);
-    h.run_steps(2);
-    for k in 1..=10 {
-        h.hover_at(from + (to - from) * (k as f32 / 10.0));
-        h.run_steps(1);
-    }
-    h.drop_at(to);
-    h.run();
+    drag(&mut h, from, to, 10);
     let s = session(&h).clone();
     let pos = keys(&s).clips.first().map(|c| c.position).unwrap_or(0);
     // 120 points of a ~1.1 s-wide view across about 1100 points: about 0.23 s.
@@ -138,16 +135,7 @@ fn a_clips_position_is_typed_in_its_menu() {
     h.get_by_label("Clip position in frames")
         .set_value_accesskit(12_345.0);
     h.run();
-    assert_eq!(
-        session(&h)
-            .tracks
-            .iter()
-            .find(|t| t.name == "Bass DI")
-            .unwrap()
-            .clips[0]
-            .position,
-        12_345
-    );
+    assert_eq!(track(session(&h), "Bass DI").clips[0].position, 12_345);
     h.key_press(Key::Escape);
     h.run();
     settle(&mut h);
@@ -156,26 +144,9 @@ fn a_clips_position_is_typed_in_its_menu() {
     h.run();
     h.get_by_label("Move to Start").click();
     h.run();
-    assert!(
-        session(&h)
-            .tracks
-            .iter()
-            .find(|t| t.name == "Bass DI")
-            .unwrap()
-            .clips
-            .is_empty()
-    );
+    assert!(track(session(&h), "Bass DI").clips.is_empty());
     // Typing and sending back are undo steps.
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     h.run();
-    assert_eq!(
-        session(&h)
-            .tracks
-            .iter()
-            .find(|t| t.name == "Bass DI")
-            .unwrap()
-            .clips[0]
-            .position,
-        12_345
-    );
+    assert_eq!(track(session(&h), "Bass DI").clips[0].position, 12_345);
 }

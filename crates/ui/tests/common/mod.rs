@@ -120,3 +120,15 @@ pub fn engine_stem(h: &Harness<'_, StemdeckApp>, stem: &str) -> Vec<(String, boo
         })
         .collect()
 }
+
+/// Drag with the primary button from `from` to `to` in `steps` moves, as a hand would.
+pub fn drag(h: &mut Harness<'static, StemdeckApp>, from: egui::Pos2, to: egui::Pos2, steps: u32) {
+    h.drag_at(from);
+    h.run_steps(2);
+    for k in 1..=steps {
+        h.hover_at(from + (to - from) * (k as f32 / steps as f32));
+        h.run_steps(1);
+    }
+    h.drop_at(to);
+    h.run();
+}
