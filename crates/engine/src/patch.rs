@@ -80,7 +80,8 @@ impl PatchSender {
         self.segments.vacant_len() >= segments && self.samples.vacant_len() >= samples
     }
 
-    /// Start batch `run`, which patches blocks from `first` on.
+    /// Announce batch `run`, which patches blocks from `first` on, once all of its
+    /// segments are pushed.
     pub fn begin(&self, run: u64, first: u64) {
         self.shared.first.store(first, Ordering::Relaxed);
         self.shared.run.store(run, Ordering::Release);
@@ -110,6 +111,11 @@ struct TrackPatch {
     run: u64,
     /// Fade from `was` (else from the feed's audio).
     from_was: bool,
+    /// The start (a fade's length) of the older batch's segment for the next block,
+    /// kept when it was voided: a fade from `was` that runs past this block goes on
+    /// from it (the feed's audio there is older still: the fade would jump).
+    next_was: Vec<Vec<f32>>,
+    next_was_seq: u64,
     /// Crossfade frames done (`fade_len`: done).
     faded: usize,
 }
@@ -133,6 +139,7 @@ impl PatchPlayer {
     /// Room for tracks of `channels` channels at `rate` (off the audio thread).
     pub fn prepare(&mut self, channels: &[usize], rate: u32) {
         let max = channels.iter().copied().max().unwrap_or(1).max(1);
+        let fade_len = ((rate * FADE_MS / 1000) as usize).clamp(1, FEED_BLOCK);
         self.tracks = channels
             .iter()
             .map(|c| TrackPatch {
@@ -141,12 +148,14 @@ impl PatchPlayer {
                 seq: u64::MAX,
                 run: 0,
                 from_was: false,
-                faded: 0,
+                next_was: vec![vec![0.0; fade_len]; (*c).max(1)],
+                next_was_seq: u64::MAX,
+                faded: fade_len,
             })
             .collect();
         self.active = Vec::with_capacity(channels.len());
         self.scratch = vec![0.0; FEED_BLOCK * max];
-        self.fade_len = (rate * FADE_MS / 1000).max(1) as usize;
+        self.fade_len = fade_len;
     }
 
     /// The audio thread starts playing feed block `seq`.
@@ -163,8 +172,9 @@ impl PatchPlayer {
         while let Some(&seg) = self.segments.try_peek() {
             let latest = self.shared.run.load(Ordering::Acquire);
             let first = self.shared.first.load(Ordering::Relaxed);
-            let void = seg.seq < self.seq || (seg.run < latest && seg.seq >= first);
-            if seg.seq > self.seq && !void {
+            let stale = seg.seq < self.seq;
+            let superseded = seg.run < latest && seg.seq >= first;
+            if seg.seq > self.seq && !stale && !superseded {
                 break;
             }
             self.segments.try_pop();
@@ -173,8 +183,30 @@ impl PatchPlayer {
                 .tracks
                 .get(seg.track)
                 .is_some_and(|t| t.now.len() == seg.channels && seg.frames <= FEED_BLOCK);
-            if void || !fits {
+            if !fits || stale {
                 self.samples.skip(n);
+                continue;
+            }
+            if superseded {
+                // Keep the start of the next block's: a fade from this batch may need it.
+                let keep = if seg.seq == self.seq.wrapping_add(1) {
+                    self.fade_len.min(seg.frames)
+                } else {
+                    0
+                };
+                if let (Some(t), Some(buf)) = (
+                    self.tracks.get_mut(seg.track),
+                    self.scratch.get_mut(..keep * seg.channels),
+                ) && keep > 0
+                {
+                    let got = self.samples.pop_slice(buf);
+                    buf.get_mut(got..).unwrap_or_default().fill(0.0);
+                    deinterleave(buf, &mut t.next_was, keep);
+                    t.next_was_seq = seg.seq;
+                    self.samples.skip(n - keep * seg.channels);
+                } else {
+                    self.samples.skip(n);
+                }
                 continue;
             }
             let Some(buf) = self.scratch.get_mut(..n) else {
@@ -186,20 +218,30 @@ impl PatchPlayer {
             let Some(t) = self.tracks.get_mut(seg.track) else {
                 continue;
             };
-            // A second segment for this block (a newer batch): fade from the first.
-            t.from_was = t.seq == self.seq;
-            if t.from_was {
+            let fading = t.faded < self.fade_len;
+            if t.seq == self.seq {
+                // A second segment for this block (a newer batch): fade from the first.
                 std::mem::swap(&mut t.now, &mut t.was);
-            }
-            for (c, ch) in t.now.iter_mut().enumerate() {
-                for (i, s) in ch.iter_mut().take(seg.frames).enumerate() {
-                    *s = buf.get(i * seg.channels + c).copied().unwrap_or(0.0);
+                t.from_was = true;
+                t.faded = 0;
+            } else if t.run == seg.run && fading && t.from_was && t.next_was_seq == self.seq {
+                // A fade from the older batch runs on into this block: from the start of
+                // that batch's segment for it.
+                for (w, kept) in t.was.iter_mut().zip(&t.next_was) {
+                    if let Some(w) = w.get_mut(..kept.len()) {
+                        w.copy_from_slice(kept);
+                    }
+                }
+            } else {
+                // The batch that was already playing carries on as it was (a fade from
+                // the feed's audio goes on from the feed's audio, which runs on); a new
+                // batch fades in from the feed.
+                t.from_was = false;
+                if t.run != seg.run {
+                    t.faded = 0;
                 }
             }
-            // The batch that was already playing carries on without a fade.
-            if t.from_was || t.run != seg.run {
-                t.faded = 0;
-            }
+            deinterleave(buf, &mut t.now, seg.frames);
             t.seq = self.seq;
             t.run = seg.run;
             if !self.active.contains(&seg.track) && self.active.len() < self.active.capacity() {
@@ -238,6 +280,16 @@ impl PatchPlayer {
                 }
             }
             t.faded = (t.faded + n).min(self.fade_len);
+        }
+    }
+}
+
+/// `buf` (frames of `out.len()` interleaved channels) into `out[channel][..frames]`.
+fn deinterleave(buf: &[f32], out: &mut [Vec<f32>], frames: usize) {
+    let channels = out.len();
+    for (c, ch) in out.iter_mut().enumerate() {
+        for (i, s) in ch.iter_mut().take(frames).enumerate() {
+            *s = buf.get(i * channels + c).copied().unwrap_or(0.0);
         }
     }
 }

@@ -70,7 +70,7 @@ impl Reader {
             while let Ok(msg) = self.msgs.try_recv() {
                 match msg {
                     ReaderMsg::Len(len) => self.len = len,
-                    ReaderMsg::Replace(tracks) => self.replace(tracks, next, &mut scratch),
+                    ReaderMsg::Replace(tracks) => self.replace(tracks, next),
                 }
             }
             let region = self.looping.get();
@@ -140,12 +140,7 @@ impl Reader {
     /// earlier batch still patches (a newer batch voids the older one's segments). `next`
     /// is where the feed goes on, with the new streams. Should the patch not fit its ring
     /// (many tracks edited at once), the edit is heard once the feed reaches new audio.
-    fn replace(
-        &mut self,
-        new: Vec<(usize, TrackStream)>,
-        next: u64,
-        scratch: &mut [Vec<Vec<f32>>],
-    ) {
+    fn replace(&mut self, new: Vec<(usize, TrackStream)>, next: u64) {
         let playing = self.patches.shared.playing.load(Ordering::Relaxed);
         while self.log.front().is_some_and(|b| b.seq < playing) {
             self.log.pop_front();
@@ -175,21 +170,24 @@ impl Reader {
                 .has_room(tracks.len() * self.log.len(), samples)
         {
             self.run += 1;
-            self.patches.begin(self.run, first);
+            // Decoded whole before any of it is sent, and announced only once all of it
+            // is in the ring: from the moment the audio thread sees the new batch it
+            // voids the older one's segments, and the new one's must be there to take
+            // their place (else a block would play the feed's old audio: a click).
+            let mut segments: Vec<(Segment, Vec<Vec<f32>>)> = Vec::new();
             // Where each stream is, so contiguous blocks read on without a seek.
             let mut at: Vec<Option<u64>> = vec![None; tracks.len()];
             for b in &self.log {
                 let n = b.frames as usize;
                 for (&i, at) in tracks.iter().zip(at.iter_mut()) {
                     let (Some(Some(stream)), Some(chans)) =
-                        (self.streams.get_mut(i), scratch.get_mut(i))
+                        (self.streams.get_mut(i), self.channels.get(i))
                     else {
                         continue;
                     };
-                    let mut parts: Vec<&mut [f32]> = chans
-                        .iter_mut()
-                        .map(|c| c.get_mut(..n).unwrap_or_default())
-                        .collect();
+                    let mut data = vec![vec![0.0; n]; (*chans).max(1)];
+                    let mut parts: Vec<&mut [f32]> =
+                        data.iter_mut().map(Vec::as_mut_slice).collect();
                     let read = if *at == Some(b.start) {
                         stream.read(&mut parts)
                     } else {
@@ -206,14 +204,18 @@ impl Reader {
                         run: self.run,
                         track: i,
                         frames: n,
-                        channels: chans.len(),
+                        channels: data.len(),
                     };
-                    self.patches.push(seg, chans);
+                    segments.push((seg, data));
                     if let Some(p) = self.patched.get_mut(i) {
                         *p = Some(b.seq);
                     }
                 }
             }
+            for (seg, data) in &segments {
+                self.patches.push(*seg, data);
+            }
+            self.patches.begin(self.run, first);
         }
         for i in tracks {
             self.seek_track(i, next);

@@ -106,3 +106,53 @@ fn a_clip_moved_while_paused_plays_from_its_new_place() {
     let new = offline(&moved, at, 20_000);
     assert!(max_abs_diff(&got[FADE * 2..], &new[FADE * 2..]) < 1e-6);
 }
+
+/// A clip dragged while playing, a move every few milliseconds of audio (edits arrive as
+/// the pointer moves, whatever the audio thread is doing): the output never jumps, every
+/// change is crossfaded. A 100 Hz sine moves by at most 0.0066 a sample; a crossfade
+/// between any two of its phases by at most 1/FADE more.
+#[test]
+fn a_clip_dragged_while_playing_never_clicks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Sine.wav");
+    write_wav(&path, RATE, 1, 10 * RATE as usize, |i, _| {
+        0.5 * (i as f32 * 100.0 * std::f32::consts::TAU / RATE as f32).sin()
+    });
+    let mut s = stemdeck_session::Session::new(RATE, stemdeck_session::Song::default());
+    s.tracks.push(stemdeck_session::Track::new(
+        stemdeck_session::TrackId(1),
+        "Sine",
+        path,
+    ));
+    let id = s.add_stem("Instruments");
+    s.move_tracks(&[stemdeck_session::TrackId(1)], Some(id), None);
+    let (mut e, mut p) = engine(&s);
+    e.play();
+    let mut out = render(&mut p, 4_800, 256);
+    let mut moved = s.clone();
+    for k in 0..1_200u64 {
+        // Up and down by odd amounts: every move lands on another phase.
+        let at = (k * 997) % 7_000;
+        moved.tracks[0].clips = vec![Clip::at(at)];
+        e.set_mix(&moved);
+        out.extend(render(&mut p, 128, 128));
+        if k % 7 == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(3));
+        }
+    }
+    follow(&mut e, &moved);
+    out.extend(render(&mut p, 4_800, 256));
+    let bound = 0.5 * std::f32::consts::TAU * 100.0 / RATE as f32 + 1.0 / FADE as f32 + 1e-4;
+    let left: Vec<f32> = out.iter().step_by(2).copied().collect();
+    let worst = left
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| ((w[1] - w[0]).abs(), i))
+        .fold((0.0f32, 0), |a, b| if b.0 > a.0 { b } else { a });
+    assert!(
+        worst.0 <= bound,
+        "a jump of {} at frame {} (bound {bound})",
+        worst.0,
+        worst.1
+    );
+}
