@@ -47,6 +47,7 @@ use stemdeck_effects::dynamics::LookaheadDelay;
 use stemdeck_effects::{MasterBus, MixInserts};
 use stemdeck_session::effects::Effect;
 use stemdeck_session::routing::{MixMode, MixPlan};
+use stemdeck_session::units::{db_to_amplitude_f64, level_db};
 use stemdeck_session::{EffectsMode, ExportSettings, Master, Session, TrimMode};
 
 use crate::ExportError;
@@ -909,12 +910,9 @@ fn stage_time(what: &str, started: Instant) {
     }
 }
 
+/// A linear level in dB, -inf for silence.
 fn db(linear: f64) -> f64 {
-    if linear > 0.0 {
-        20.0 * linear.log10()
-    } else {
-        f64::NEG_INFINITY
-    }
+    level_db(linear).unwrap_or(f64::NEG_INFINITY)
 }
 
 /// dBFS as text for messages: "-0.1", "-inf".
@@ -1008,7 +1006,7 @@ impl Job<'_> {
                 }
             }
             counter.total += self.frames;
-            let gain = 10f64.powf(gain_db / 20.0) as f32;
+            let gain = db_to_amplitude_f64(gain_db) as f32;
             pass = self.requantise(pass, gain, &mut counter)?;
             stage_time("trim (requantise)", started);
             trim_message = format!(
