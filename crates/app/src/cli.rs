@@ -10,6 +10,7 @@ mod play;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use stemdeck_session::units::{amplitude_to_db, format_time};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -82,17 +83,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// "m:ss.mmm" (or "h:mm:ss.mmm").
-pub fn format_time(frames: u64, rate: u32) -> String {
-    let ms = (u128::from(frames) * 1000 / u128::from(rate.max(1))) as u64;
-    let (h, m, s, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}.{milli:03}")
-    } else {
-        format!("{m}:{s:02}.{milli:03}")
-    }
-}
-
 /// Where a track starts on the timeline: "at 0:01.500 (72000)" (time and frame at the
 /// session rate), with the number of clips when it has several.
 pub fn format_position(track: &stemdeck_session::Track, rate: u32) -> String {
@@ -109,7 +99,7 @@ pub fn format_dbfs(peak: f32) -> String {
     if peak <= 0.0 {
         "-inf dBFS".into()
     } else {
-        format!("{:+.1} dBFS", 20.0 * peak.log10())
+        format!("{:+.1} dBFS", amplitude_to_db(peak))
     }
 }
 
@@ -129,9 +119,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_and_levels() {
-        assert_eq!(format_time(48_000 * 61 + 24, 48_000), "1:01.000");
-        assert_eq!(format_time(44_100 * 3_725, 44_100), "1:02:05.000");
+    fn levels() {
         assert_eq!(format_dbfs(0.5), "-6.0 dBFS");
         assert_eq!(format_dbfs(0.0), "-inf dBFS");
     }

@@ -4,7 +4,7 @@
 //! track uses (converted to the session rate first, seeked exactly), so a clip at frame
 //! `p` with offset `o` gives, at timeline frame `p + k`, the file's frame `o + k`.
 
-use stemdeck_session::routing::db_to_gain;
+use stemdeck_session::units::db_to_gain;
 use stemdeck_session::{Clip, Track};
 
 use crate::AudioError;

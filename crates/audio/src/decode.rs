@@ -19,6 +19,7 @@ use std::fs::File;
 use std::io::{BufReader, Seek as _};
 use std::path::{Path, PathBuf};
 
+use stemdeck_session::units::format_time;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
@@ -30,10 +31,11 @@ use symphonia::core::units::Timestamp;
 
 use crate::{AudioError, repair};
 
-/// File extensions Stemdeck offers to open (lower case).
-pub const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "wave", "bwf", "aif", "aiff", "aifc", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "caf",
-];
+/// File extensions of the audio files the decoder reads, lower case: what the Open and
+/// Add Files dialogs list, a folder scan picks up and [`is_audio_path`] accepts. Defined
+/// in the session crate (auto-grouping drops them from track names too), listed here
+/// with the decoder it describes.
+pub use stemdeck_session::AUDIO_EXTENSIONS;
 
 /// After this many packets in a row fail to decode, the file is given up on.
 const MAX_BAD_PACKETS_IN_A_ROW: u32 = 64;
@@ -315,8 +317,8 @@ impl Decoder {
                     warning = Some(format!(
                         "the file ends early: its header promises {} but only {} is there \
                          (a truncated copy?); using what is there",
-                        repair::format_time(frames, sample_rate),
-                        repair::format_time(present, sample_rate)
+                        format_time(frames, sample_rate),
+                        format_time(present, sample_rate)
                     ));
                     frames = present;
                 }

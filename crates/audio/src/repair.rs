@@ -12,6 +12,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 
+use stemdeck_session::units::format_time;
 use symphonia::core::formats::{FormatReader, SeekMode, SeekTo};
 use symphonia::core::io::MediaSource;
 use symphonia::core::units::Timestamp;
@@ -224,17 +225,6 @@ pub(crate) fn reaches_end(reader: &mut dyn FormatReader, track_id: u32, claimed:
     false
 }
 
-/// "m:ss.mmm" (or "h:mm:ss.mmm") of `frames` at `rate`.
-pub(crate) fn format_time(frames: u64, rate: u32) -> String {
-    let ms = (u128::from(frames) * 1000 / u128::from(rate.max(1))) as u64;
-    let (h, m, s, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}.{milli:03}")
-    } else {
-        format!("{m}:{s:02}.{milli:03}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -377,6 +367,5 @@ mod tests {
             ..fix
         };
         assert!(fix.describe(2, 8000, 8000).contains("gives no length"));
-        assert_eq!(format_time(8000 * 3725, 8000), "1:02:05.000");
     }
 }

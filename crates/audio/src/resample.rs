@@ -125,6 +125,11 @@ impl RateConverter {
         valid: usize,
     ) -> Result<(&[Vec<f32>], std::ops::Range<usize>), String> {
         let frames_in = self.resampler.input_frames_next();
+        // More valid frames than one chunk holds would be dropped, unheard.
+        debug_assert!(
+            valid <= frames_in,
+            "{valid} frames for a chunk of {frames_in}"
+        );
         let out_frames = self.output.first().map_or(0, |c| c.len());
         let input = SequentialSliceOfVecs::new(&self.input, self.channels, frames_in)
             .map_err(|e| e.to_string())?;

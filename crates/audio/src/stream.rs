@@ -190,6 +190,8 @@ impl FileStream {
     /// next frames: audio up to [`Self::len`], silence after it.
     pub fn read(&mut self, out: &mut [&mut [f32]]) -> Result<(), AudioError> {
         let want = out.iter().map(|c| c.len()).min().unwrap_or(0);
+        // A shorter channel would leave the others' ends silent and the position wrong.
+        debug_assert!(out.iter().all(|c| c.len() == want));
         let audible = (self.len.saturating_sub(self.pos)).min(want as u64) as usize;
         let got = if self.converter.is_some() {
             self.read_converted(out, audible)?
@@ -271,6 +273,7 @@ impl FileStream {
                 to: self.session_rate,
                 reason,
             })?;
+            debug_assert!(bufs.iter().all(|b| b.len() >= range.end));
             for (dst, src) in self.carry.iter_mut().zip(bufs) {
                 dst.clear();
                 dst.extend_from_slice(src.get(range.clone()).unwrap_or_default());

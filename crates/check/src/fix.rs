@@ -11,11 +11,11 @@ use stemdeck_audio::import::track_name;
 use stemdeck_audio::stream::TrackStream;
 use stemdeck_export::naming::safe_file_name;
 use stemdeck_export::sheet::{
-    AudioFacts, FileFacts, NullFacts, STEMDECK_VERSION, Sheet, SongFacts, TrimFacts, format_length,
-    now_rfc3339,
+    AudioFacts, FileFacts, NullFacts, STEMDECK_VERSION, Sheet, SongFacts, TrimFacts, now_rfc3339,
 };
 use stemdeck_export::writer::{PendingFile, SampleFormat, StemWriter};
 use stemdeck_export::{BLOCK_FRAMES, FileKind as SheetKind, NullSource};
+use stemdeck_session::units::format_time;
 
 use crate::{CheckError, CheckOptions, FileCheck, FileKind, Report, check, describe_frames};
 
@@ -264,7 +264,7 @@ pub fn fix(report: &Report, out: &Path) -> Result<FixReport, CheckError> {
             channels: 2,
             frames,
             length_seconds: frames as f64 / f64::from(rate.max(1)),
-            length: format_length(frames, rate),
+            length: format_time(frames, rate),
             tail_seconds: 0.0,
         },
         trim: TrimFacts {
@@ -394,6 +394,8 @@ fn write_one(
         .filter_map(|c| meter.true_peak(c).ok())
         .fold(0.0f64, f64::max);
     let loudness = meter.loudness_global().ok().filter(|l| l.is_finite());
+    // dB to 0.01, scaled in one multiplication (2000·log10, not units::level_db's
+    // 20·log10 then ×100: the last bit can differ), kept so repaired sheets keep their bytes.
     let db2 = |x: f64| (x > 0.0).then(|| (2000.0 * x.log10()).round() / 100.0);
     Ok((
         w.complete()?,

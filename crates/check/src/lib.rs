@@ -28,6 +28,7 @@ use stemdeck_audio::decode::{Decoder, FileInfo};
 use stemdeck_audio::import::{majority_rate, scan_folder, track_name};
 use stemdeck_audio::resample::converted_len;
 use stemdeck_session::grouping;
+use stemdeck_session::units::{format_time, level_db, power_to_db};
 
 pub use error::CheckError;
 pub use fix::{FixReport, fix};
@@ -635,8 +636,8 @@ fn file_check(info: &FileInfo, kind: FileKind, s: &Scan, rate: u32) -> FileCheck
         frames: s.frames,
         seconds: round3(s.frames as f64 / f64::from(info.sample_rate.max(1))),
         frames_at_common_rate: converted_len(s.frames, info.sample_rate, rate),
-        peak_dbfs: db(f64::from(s.peak)).map(round2),
-        rms_dbfs: db((s.sumsq / samples).sqrt()).map(round2),
+        peak_dbfs: level_db(f64::from(s.peak)).map(round2),
+        rms_dbfs: level_db((s.sumsq / samples).sqrt()).map(round2),
         clipping: Clipping {
             runs: s.clip_runs,
             longest: s.clip_longest,
@@ -746,9 +747,9 @@ pub fn null_test(
         }
         done += len as u64;
     }
-    let peak_db = db(peak).map(|d| (d * 10.0).round() / 10.0);
+    let peak_db = level_db(peak).map(|d| (d * 10.0).round() / 10.0);
     let vs_master = if res_sq > 0.0 && master_sq > 0.0 {
-        Some(((10.0 * (res_sq / master_sq).log10()) * 10.0).round() / 10.0)
+        Some((power_to_db(res_sq / master_sq) * 10.0).round() / 10.0)
     } else {
         None
     };
@@ -839,8 +840,8 @@ fn problems(r: &Report, monos: &[Vec<f32>]) -> Vec<Problem> {
                 ProblemKind::Length,
                 format!(
                     "{} long, the other files {}: {} {}",
-                    stemdeck_export::sheet::format_length(f.frames, f.sample_rate),
-                    stemdeck_export::sheet::format_length(c.frames, rate),
+                    format_time(f.frames, f.sample_rate),
+                    format_time(c.frames, rate),
                     describe_frames(diff.unsigned_abs(), rate),
                     if diff < 0 { "shorter" } else { "longer" }
                 ),
@@ -1042,7 +1043,7 @@ fn is_duplicate(a: &[f32], b: &[f32]) -> bool {
     if aa <= 0.0 || bb <= 0.0 {
         return false;
     }
-    let level_ratio_db = 10.0 * (aa / bb).log10();
+    let level_ratio_db = power_to_db(aa / bb);
     ab / (aa * bb).sqrt() > 0.9999 && level_ratio_db.abs() < 0.1
 }
 
@@ -1075,10 +1076,6 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,
     }
-}
-
-fn db(linear: f64) -> Option<f64> {
-    (linear > 0.0).then(|| 20.0 * linear.log10())
 }
 
 fn round2(x: f64) -> f64 {

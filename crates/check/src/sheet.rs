@@ -235,8 +235,8 @@ pub fn compare(
                 &f.file,
                 format!(
                     "the sheet says {} long, the file is {}",
-                    stemdeck_export::sheet::format_length(frames, r),
-                    stemdeck_export::sheet::format_length(f.frames, r)
+                    stemdeck_session::units::format_time(frames, r),
+                    stemdeck_session::units::format_time(f.frames, r)
                 ),
             );
         }

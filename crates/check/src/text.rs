@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use stemdeck_export::sheet::{format_length, format_level};
+use stemdeck_export::sheet::format_level;
+use stemdeck_session::units::format_time;
 
 use crate::{FileKind, Report, Severity};
 
@@ -26,7 +27,7 @@ impl Report {
                 |m| format!(" and the master \"{m}\"")
             ),
             self.sample_rate,
-            format_length(self.common.frames, self.sample_rate),
+            format_time(self.common.frames, self.sample_rate),
             self.common.frames,
             self.aligned_against
         );
@@ -65,7 +66,7 @@ impl Report {
                 clip(&format!("{}{bits}", container_name(&f.format)), 16),
                 f.sample_rate,
                 f.channels,
-                format_length(f.frames, f.sample_rate),
+                format_time(f.frames, f.sample_rate),
                 format_level(f.peak_dbfs, "dBFS", "silence"),
                 offset
             );

@@ -13,7 +13,7 @@ pub fn midi_hz(note: f64) -> f64 {
 
 /// Linear gain of a level in dB.
 pub fn db(level: f64) -> f64 {
-    10f64.powf(level / 20.0)
+    stemdeck_session::units::db_to_amplitude_f64(level)
 }
 
 /// 0 below `edge0`, 1 above `edge1`, a smooth S in between.

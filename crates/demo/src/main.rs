@@ -144,7 +144,7 @@ fn dbfs(x: f64) -> String {
     if x <= 0.0 {
         "-inf".to_owned()
     } else {
-        format!("{:.1}", 20.0 * x.log10())
+        format!("{:.1}", stemdeck_session::units::amplitude_to_db_f64(x))
     }
 }
 

@@ -8,6 +8,7 @@
 
 use biquad::{Biquad as _, Coefficients, DirectForm2Transposed, Type};
 use stemdeck_session::effects::{BandShape, EqBand};
+use stemdeck_session::units::power_to_db;
 
 use crate::smooth::{Ramp, glide_frames};
 
@@ -76,7 +77,7 @@ pub fn response_db(bands: &[EqBand], sample_rate: f64, freq: f64) -> f64 {
             // |b0 + b1 z^-1 + b2 z^-2|² / |1 + a1 z^-1 + a2 z^-2|², z = e^{jw}
             let (nr, ni) = (k.b0 + k.b1 * c1 + k.b2 * c2, -(k.b1 * s1 + k.b2 * s2));
             let (dr, di) = (1.0 + k.a1 * c1 + k.a2 * c2, -(k.a1 * s1 + k.a2 * s2));
-            10.0 * ((nr * nr + ni * ni) / (dr * dr + di * di)).log10()
+            power_to_db((nr * nr + ni * ni) / (dr * dr + di * di))
         })
         .sum()
 }

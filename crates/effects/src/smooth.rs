@@ -71,7 +71,7 @@ pub fn glide_frames(sample_rate: f64) -> u32 {
 
 /// dB to a linear amplitude factor (the session's one definition).
 pub fn db_to_gain(db: f32) -> f64 {
-    f64::from(stemdeck_session::routing::db_to_gain(db))
+    f64::from(stemdeck_session::units::db_to_gain(db))
 }
 
 /// A one-pole smoothing coefficient for a time constant of `ms` milliseconds.

@@ -273,7 +273,7 @@ fn playback_stops_at_the_end_of_the_song() {
 #[test]
 fn every_track_has_a_meter_after_its_own_gain_pan_and_mute() {
     use stemdeck_audio::kernel::channel_gains;
-    use stemdeck_session::routing::db_to_gain;
+    use stemdeck_session::units::db_to_gain;
     let dir = tempfile::tempdir().unwrap();
     let mut s = session(dir.path(), 1.0);
     s.tracks[3].mute = true; // Vox

@@ -30,8 +30,21 @@ pub enum ExportError {
     Pdf { path: PathBuf, reason: String },
     #[error("{path}: {reason}")]
     Read { path: PathBuf, reason: String },
+    /// An option that cannot be used (an unknown format, a tail out of range…).
     #[error("{0}")]
     BadOption(String),
+    /// The rate converter failed on audio it was given (the rates were accepted when it
+    /// was made): an internal failure, not an option to change.
+    #[error("{path}: rate conversion failed: {reason}")]
+    Resample { path: PathBuf, reason: String },
+    /// The EBU R128 loudness meter could not be made for this file or refused its
+    /// audio: an internal failure, not an option to change.
+    #[error("{path}: loudness meter (EBU R128) failed: {reason}")]
+    Loudness { path: PathBuf, reason: String },
+    /// A rule the export keeps by construction was broken: a bug in Stemdeck. Nothing is
+    /// written rather than a file of the wrong length.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// An effect in the session cannot be built (a parameter out of range).
     #[error("effects: {0}")]
     Effect(#[from] stemdeck_effects::EffectError),

@@ -47,6 +47,7 @@ use stemdeck_effects::dynamics::LookaheadDelay;
 use stemdeck_effects::{MasterBus, MixInserts};
 use stemdeck_session::effects::Effect;
 use stemdeck_session::routing::{MixMode, MixPlan};
+use stemdeck_session::units::{db_to_amplitude_f64, level_db};
 use stemdeck_session::{EffectsMode, ExportSettings, Master, Session, TrimMode};
 
 use crate::ExportError;
@@ -909,12 +910,9 @@ fn stage_time(what: &str, started: Instant) {
     }
 }
 
+/// A linear level in dB, -inf for silence.
 fn db(linear: f64) -> f64 {
-    if linear > 0.0 {
-        20.0 * linear.log10()
-    } else {
-        f64::NEG_INFINITY
-    }
+    level_db(linear).unwrap_or(f64::NEG_INFINITY)
 }
 
 /// dBFS as text for messages: "-0.1", "-inf".
@@ -1003,12 +1001,13 @@ impl Job<'_> {
                 *streams = open_streams(self.session, &layout.plan, &layout.variant_plans)?;
                 counter.total += pass.delivered;
                 let prefix = self.render(streams, Render::Prefix { blocks }, &mut counter)?;
+                debug_assert_eq!(pass.chains.len(), prefix.chains.len());
                 for (c, p) in pass.chains.iter_mut().zip(prefix.chains) {
                     c.prefix = p.spill;
                 }
             }
             counter.total += self.frames;
-            let gain = 10f64.powf(gain_db / 20.0) as f32;
+            let gain = db_to_amplitude_f64(gain_db) as f32;
             pass = self.requantise(pass, gain, &mut counter)?;
             stage_time("trim (requantise)", started);
             trim_message = format!(
@@ -1067,6 +1066,12 @@ impl Job<'_> {
                 continue;
             };
             let (peak, clipped, true_peak, loudness) = chain.measurements();
+            debug_assert_eq!(
+                chain.produced,
+                self.frames,
+                "{}: a file of the wrong length",
+                chain.spec_path.display()
+            );
             let Some(writer) = chain.writer else { continue };
             let file = writer.complete()?;
             let group = if spec.dry {
@@ -1251,8 +1256,8 @@ impl Job<'_> {
                 return Err(ExportError::Cancelled);
             }
             if fed > limit {
-                return Err(ExportError::BadOption(
-                    "internal error: the rate converter stopped producing audio".into(),
+                return Err(ExportError::Internal(
+                    "the rate converter stopped producing audio".into(),
                 ));
             }
             let (audible, n) = block_at(fed);
@@ -1286,6 +1291,7 @@ impl Job<'_> {
                     };
                     chains.par_iter_mut().try_for_each(|c| {
                         let buf = sources.get(c.source, &silence);
+                        debug_assert!(buf.left.len() >= n && buf.right.len() >= n);
                         let (l, r) = (
                             buf.left.get(skip..n).unwrap_or_default(),
                             buf.right.get(skip..n).unwrap_or_default(),
@@ -1327,6 +1333,11 @@ impl Job<'_> {
         if self.cancel.load(Ordering::Relaxed) {
             return Err(ExportError::Cancelled);
         }
+        // A whole pass made every output exactly as long as planned; a prefix, its blocks.
+        debug_assert!(match prefix {
+            None => chains.iter().all(|c| c.produced == c.target),
+            Some(p) => blocks == p,
+        });
         Ok(Pass {
             chains,
             memory_null,
@@ -1365,8 +1376,8 @@ impl Job<'_> {
             match &mut c.spill {
                 Some(spill) => spill.rewind()?,
                 None => {
-                    return Err(ExportError::BadOption(
-                        "internal error: a trim without the first pass's audio".into(),
+                    return Err(ExportError::Internal(
+                        "a trim without the first pass's audio".into(),
                     ));
                 }
             }
@@ -1375,6 +1386,8 @@ impl Job<'_> {
             }
         }
         let blocks = chains.first().map_or(0, Chain::spilled_blocks);
+        // Every output replays the same blocks: one with fewer would end in silence.
+        debug_assert!(chains.iter().all(|c| c.spilled_blocks() == blocks));
         let memory_groups = layout.memory_null_groups();
         let mut memory_null = [0.0f64; 2];
         for k in 0..blocks {
@@ -1397,6 +1410,7 @@ impl Job<'_> {
         if self.cancel.load(Ordering::Relaxed) {
             return Err(ExportError::Cancelled);
         }
+        debug_assert!(chains.iter().all(|c| c.produced == c.target));
         Ok(Pass {
             chains,
             memory_null,
@@ -1543,6 +1557,7 @@ fn decode_block(
         .zip(inputs.par_iter_mut())
         .try_for_each(|(stream, buf)| match stream {
             Some(stream) => {
+                debug_assert!(buf.iter().all(|c| c.len() >= n));
                 let mut chans: Vec<&mut [f32]> = buf
                     .iter_mut()
                     .map(|c| c.get_mut(..n).unwrap_or_default())
@@ -1702,8 +1717,8 @@ impl Mixer {
                 None => VariantStems::Own,
             };
             if mix.latency() != latency && matches!(how, VariantStems::Own) {
-                return Err(ExportError::BadOption(
-                    "internal error: a mix variant's effects have another latency".into(),
+                return Err(ExportError::Internal(
+                    "a mix variant's effects have another latency".into(),
                 ));
             }
             variants.push(VariantMix { how, mix });
@@ -1732,6 +1747,7 @@ impl Mixer {
 
     /// Mix `n` frames of `inputs` (`None`: silence after the song) into every source.
     fn mix(&mut self, layout: &Layout, inputs: Option<&[Vec<Vec<f32>>]>, n: usize) {
+        debug_assert_eq!(self.variants.len(), layout.variant_plans.len());
         let inputs = inputs.unwrap_or(&self.zeros);
         if let Some(wet) = &mut self.wet {
             wet.mix(&layout.plan, inputs, n);
@@ -1827,6 +1843,7 @@ impl<'a> SourceBufs<'a> {
             Source::DryStem(i) => self.dry_stems.get(i),
             Source::DryMaster => self.dry_master,
         };
+        debug_assert!(found.is_some(), "no audio for {source:?}");
         found.unwrap_or(silence)
     }
 }
@@ -2016,6 +2033,7 @@ impl Spill {
     }
 
     fn write(&mut self, left: &[f32], right: &[f32]) -> Result<(), ExportError> {
+        debug_assert_eq!(left.len(), right.len());
         let n = left.len().min(right.len());
         let (left, right) = (
             left.get(..n).unwrap_or_default(),
@@ -2068,11 +2086,9 @@ impl Drop for Spill {
 /// `TruePeakMeter`: the same values, faster).
 fn loudness_meter(path: &Path, rate: u32) -> Result<ebur128::EbuR128, ExportError> {
     let mode = ebur128::Mode::I | ebur128::Mode::SAMPLE_PEAK;
-    ebur128::EbuR128::new(2, rate, mode).map_err(|e| {
-        ExportError::BadOption(format!(
-            "{}: cannot measure loudness at {rate} Hz: {e}",
-            path.display()
-        ))
+    ebur128::EbuR128::new(2, rate, mode).map_err(|e| ExportError::Loudness {
+        path: path.to_owned(),
+        reason: format!("cannot measure at {rate} Hz: {e}"),
     })
 }
 
@@ -2196,6 +2212,7 @@ impl Chain {
         } else {
             (self.spill.as_mut(), k - first)
         };
+        debug_assert!(spill.as_ref().is_some_and(|s| k < s.blocks.len()));
         match spill {
             Some(spill) => {
                 let n = spill.blocks.get(k).copied().unwrap_or(0);
@@ -2234,6 +2251,7 @@ impl Chain {
 
     /// Take one block at the session rate; produce what it gives at the output rate.
     fn push(&mut self, left: &[f32], right: &[f32]) -> Result<(), ExportError> {
+        debug_assert_eq!(left.len(), right.len());
         let [out_l, out_r] = &mut self.out;
         out_l.clear();
         out_r.clear();
@@ -2263,12 +2281,13 @@ impl Chain {
                     pos += take;
                     if conv.fill >= chunk {
                         conv.fill = 0;
-                        let (bufs, range) = conv.rc.process(chunk).map_err(|reason| {
-                            ExportError::BadOption(format!(
-                                "{}: rate conversion failed: {reason}",
-                                self.spec_path.display()
-                            ))
-                        })?;
+                        let (bufs, range) =
+                            conv.rc
+                                .process(chunk)
+                                .map_err(|reason| ExportError::Resample {
+                                    path: self.spec_path.clone(),
+                                    reason,
+                                })?;
                         let k = range.len().min(room.saturating_sub(out_l.len()));
                         let range = range.start..range.start + k;
                         if let (Some(l), Some(r)) = (bufs.first(), bufs.get(1)) {
@@ -2300,11 +2319,9 @@ impl Chain {
         if let Some(meter) = &mut self.meter {
             meter
                 .add_frames_planar_f32(&[out_l.as_slice(), out_r.as_slice()])
-                .map_err(|e| {
-                    ExportError::BadOption(format!(
-                        "{}: loudness meter: {e}",
-                        self.spec_path.display()
-                    ))
+                .map_err(|e| ExportError::Loudness {
+                    path: self.spec_path.clone(),
+                    reason: e.to_string(),
                 })?;
         }
         if let Some(tp) = &mut self.true_peak {

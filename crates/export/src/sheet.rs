@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 use stemdeck_session::Session;
+use stemdeck_session::units::{format_time, level_db};
 
 use crate::render::{ExportReport, FileKind, FileReport, NullSource};
 
@@ -170,7 +171,7 @@ fn null_facts(n: &crate::render::NullTest) -> NullFacts {
 
 /// dB rounded to 0.01, `None` for silence.
 fn db2(linear: f64) -> Option<f64> {
-    (linear > 0.0).then(|| round2(20.0 * linear.log10()))
+    level_db(linear).map(round2)
 }
 
 fn round2(x: f64) -> f64 {
@@ -191,22 +192,6 @@ pub fn format_level(db: Option<f64>, unit: &str, silence: &str) -> String {
             }
         }
         None => silence.to_owned(),
-    }
-}
-
-/// A linear level (1.0 = 0 dB) in dB; `None` for silence.
-pub fn level_db(linear: f64) -> Option<f64> {
-    (linear > 0.0).then(|| 20.0 * linear.log10())
-}
-
-/// "m:ss.mmm" (or "h:mm:ss.mmm").
-pub fn format_length(frames: u64, rate: u32) -> String {
-    let ms = (u128::from(frames) * 1000 / u128::from(rate.max(1))) as u64;
-    let (h, m, s, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}.{milli:03}")
-    } else {
-        format!("{m}:{s:02}.{milli:03}")
     }
 }
 
@@ -279,7 +264,7 @@ impl Sheet {
                 channels: 2,
                 frames: report.frames,
                 length_seconds: report.frames as f64 / f64::from(rate.max(1)),
-                length: format_length(report.frames, rate),
+                length: format_time(report.frames, rate),
                 tail_seconds: report.tail_frames as f64 / f64::from(rate.max(1)),
             },
             trim: TrimFacts {

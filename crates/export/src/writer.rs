@@ -314,6 +314,8 @@ impl StemWriter {
         let Some(backend) = self.backend.as_mut() else {
             return Ok(());
         };
+        // Channels of different lengths would lose the longer one's end.
+        debug_assert_eq!(left.len(), right.len());
         let n = left.len().min(right.len());
         let (left, right) = (
             left.get(..n).unwrap_or_default(),

@@ -14,6 +14,8 @@ mod tempo;
 
 use std::path::{Path, PathBuf};
 
+use stemdeck_session::units::amplitude_to_db_f64;
+
 pub use error::Error;
 pub use stemdeck_session::effects::Effect;
 pub use tempo::TempoMap;
@@ -128,7 +130,7 @@ pub(crate) fn linear_to_db(v: f64) -> f32 {
     if v <= 0.0 || !v.is_finite() {
         return MIN_GAIN_DB;
     }
-    ((20.0 * v.log10()) as f32).max(MIN_GAIN_DB)
+    (amplitude_to_db_f64(v) as f32).max(MIN_GAIN_DB)
 }
 
 /// The file name without its extension, as a project name.

@@ -11,7 +11,7 @@
 use std::cmp::Reverse;
 use std::collections::HashSet;
 
-use crate::{DEFAULT_STEM_COLORS, Session, TrackId};
+use crate::{AUDIO_EXTENSIONS, DEFAULT_STEM_COLORS, Session, TrackId};
 
 /// The stem a track's name points to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -163,11 +163,10 @@ pub fn group_tracks(session: &mut Session, ids: &[TrackId]) {
 // ---------------------------------------------------------------------------------------
 // How a name is read
 
-/// Extensions a caller may have left on a name ("Kick In_01.wav").
-const AUDIO_EXTENSIONS: [&str; 14] = [
-    "wav", "wave", "bwf", "rf64", "w64", "aif", "aiff", "aifc", "caf", "flac", "mp3", "ogg",
-    "opus", "m4a",
-];
+/// Audio extensions Stemdeck does not read that names from other tools may still carry
+/// (a DAW's track named after its file); with [`AUDIO_EXTENSIONS`], the extensions a
+/// caller may have left on a name ("Kick In_01.wav").
+const OTHER_AUDIO_EXTENSIONS: [&str; 3] = ["rf64", "w64", "opus"];
 
 fn strip_extension(name: &str) -> &str {
     match name.rsplit_once('.') {
@@ -175,6 +174,7 @@ fn strip_extension(name: &str) -> &str {
             if !stem.trim().is_empty()
                 && AUDIO_EXTENSIONS
                     .iter()
+                    .chain(&OTHER_AUDIO_EXTENSIONS)
                     .any(|e| e.eq_ignore_ascii_case(ext.trim())) =>
         {
             stem
@@ -811,6 +811,11 @@ mod tests {
             ("01 Kick In", &["01", "kick", "in"]),
             ("12-Snare_Top", &["12", "snare", "top"]),
             ("Kick In_01.wav", &["kick", "in", "01"]),
+            // Every extension the decoder reads, and the few others DAWs leave on names.
+            ("Gtr 2.MP4", &["gtr", "2"]),
+            ("Pad.oga", &["pad"]),
+            ("Vox.Opus", &["vox"]),
+            ("Room.rf64", &["room"]),
             ("Piano.L", &["piano", "l"]),
             ("LeadVox2", &["lead", "vox", "2"]),
             ("BGV3", &["bgv", "3"]),

@@ -12,6 +12,14 @@ use crate::{ExportSettings, Master, MixVariant, Session, SessionError, Song, Ste
 /// files named `.json` open too.
 pub const SESSION_EXTENSION: &str = "stemdeck";
 
+/// File extensions of the audio files Stemdeck's decoder reads (lower case): WAV and
+/// Broadcast Wave, AIFF and AIFF-C, CAF, FLAC, MP3, Ogg Vorbis, MP4/M4A. The one list:
+/// `stemdeck_audio::decode` re-exports it for the dialogs and folder scans, and
+/// auto-grouping drops these extensions from track names.
+pub const AUDIO_EXTENSIONS: &[&str] = &[
+    "wav", "wave", "bwf", "aif", "aiff", "aifc", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "caf",
+];
+
 /// The value of `"format"` in every session file.
 pub const FORMAT_NAME: &str = "stemdeck-session";
 /// The newest session format this build reads.

@@ -10,9 +10,10 @@ mod io;
 mod model;
 mod recovery;
 pub mod routing;
+pub mod units;
 
 pub use error::SessionError;
-pub use io::{FORMAT_NAME, FORMAT_VERSION, SESSION_EXTENSION};
+pub use io::{AUDIO_EXTENSIONS, FORMAT_NAME, FORMAT_VERSION, SESSION_EXTENSION};
 pub use model::{
     Clip, DEFAULT_EXPORT_TEMPLATE, DEFAULT_STEM_COLORS, EffectsMode, ExportSettings,
     MAX_MASTER_GAIN_DB, Master, MixVariant, Session, Song, Stem, StemId, Track, TrackId, TrimMode,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use stemdeck_engine::{Engine, EngineEvent};
 use stemdeck_session::{StemId, TrackId};
 
-use crate::commands::SESSION_FILTER;
+use crate::commands::{SESSION_FILTER, open_filter};
 use crate::document::Document;
 use crate::export_ui::ExportState;
 use crate::help_ui::Windows;
@@ -317,15 +317,7 @@ impl StemdeckApp {
         } else {
             rfd::FileDialog::new()
                 .set_title("Open a session, a DAW project or audio files")
-                .add_filter(
-                    "Sessions, projects and audio",
-                    &[
-                        &SESSION_FILTER[..],
-                        stemdeck_audio::project::PROJECT_EXTENSIONS,
-                        stemdeck_audio::decode::AUDIO_EXTENSIONS,
-                    ]
-                    .concat(),
-                )
+                .add_filter("Sessions, projects and audio", &open_filter())
                 .pick_files()
         };
         if let Some(paths) = picked {
@@ -714,7 +706,7 @@ impl StemdeckApp {
                     s.sample_rate,
                     s.tracks.len(),
                     s.stems.len(),
-                    crate::theme::format_time(doc.len(), s.sample_rate)
+                    stemdeck_session::units::format_minutes(doc.len(), s.sample_rate)
                 ));
                 let unassigned = s.unassigned_tracks().count();
                 if unassigned > 0 {

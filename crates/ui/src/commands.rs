@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use stemdeck_audio::decode::{AUDIO_EXTENSIONS, is_audio_path};
+use stemdeck_audio::project::PROJECT_EXTENSIONS;
 use stemdeck_session::{Session, Song, StemId, TrackId, grouping};
 
 use crate::app::{Level, Pending, StemdeckApp};
@@ -13,6 +14,11 @@ use crate::document::Document;
 
 /// Session files: the registered extension, and `.json` (older sessions, other tools).
 pub(crate) const SESSION_FILTER: [&str; 2] = [stemdeck_session::SESSION_EXTENSION, "json"];
+
+/// What File ▸ Open lists: sessions, DAW projects and every audio file the decoder reads.
+pub(crate) fn open_filter() -> Vec<&'static str> {
+    [&SESSION_FILTER[..], PROJECT_EXTENSIONS, AUDIO_EXTENSIONS].concat()
+}
 
 impl StemdeckApp {
     /// Whether the open session has unsaved changes.
@@ -223,5 +229,48 @@ impl StemdeckApp {
     pub(crate) fn remember_recent(&mut self, path: &Path) {
         self.settings.add_recent(path);
         self.settings.save().ok();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Open dialog shows every file Stemdeck opens, the formats users miss first
+    /// (CAF, AIFF-C, Ogg's .oga, MP4) among them, and every file it shows opens.
+    #[test]
+    fn the_open_dialog_lists_every_file_stemdeck_opens() {
+        let listed = open_filter();
+        for ext in [
+            "stemdeck",
+            "json",
+            "dawproject",
+            "rpp",
+            "wav",
+            "wave",
+            "bwf",
+            "aif",
+            "aiff",
+            "aifc",
+            "caf",
+            "flac",
+            "mp3",
+            "ogg",
+            "oga",
+            "m4a",
+            "mp4",
+        ] {
+            assert!(listed.contains(&ext), ".{ext} missing from {listed:?}");
+        }
+        for ext in AUDIO_EXTENSIONS {
+            assert!(listed.contains(ext), ".{ext} missing from {listed:?}");
+        }
+        for ext in &listed {
+            let path = PathBuf::from(format!("Take 1.{}", ext.to_uppercase()));
+            let opens = is_audio_path(&path)
+                || SESSION_FILTER.contains(ext)
+                || stemdeck_audio::project::is_project_path(&path);
+            assert!(opens, "{} is listed but does not open", path.display());
+        }
     }
 }

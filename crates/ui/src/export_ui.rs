@@ -15,6 +15,7 @@ use stemdeck_export::{
     DeliveryOptions, ExportError, ExportOptions, ExportReport, Progress, SAMPLE_RATES,
     SampleFormat, Stage, TRIM_TARGET_DBFS, TrimMode, planned_files,
 };
+use stemdeck_session::units::level_db;
 use stemdeck_session::{EffectsMode, ExportSettings};
 
 use crate::app::{Level, StemdeckApp};
@@ -96,10 +97,9 @@ fn rate_text(rate: u32) -> String {
 }
 
 fn db_text(linear: f64, unit: &str) -> String {
-    if linear > 0.0 {
-        format!("{:+.1} {unit}", 20.0 * linear.log10())
-    } else {
-        "silent".into()
+    match level_db(linear) {
+        Some(db) => format!("{db:+.1} {unit}"),
+        None => "silent".into(),
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Color32, Rect, Sense, Stroke, pos2, vec2};
 use stemdeck_session::MAX_MASTER_GAIN_DB;
+use stemdeck_session::units::{amplitude_to_db, db_to_amplitude};
 
 use crate::app::StemdeckApp;
 use crate::effects_ui::{ChainOwner, fx_button_ui};
@@ -54,7 +55,7 @@ impl PeakHold {
             None => self.held,
             Some(falling) => {
                 let db = FALL_DB_PER_SECOND * falling.as_secs_f32();
-                let level = self.held * 10f32.powf(-db / 20.0);
+                let level = self.held * db_to_amplitude(-db);
                 if level < 1e-4 { 0.0 } else { level }
             }
         }
@@ -68,7 +69,7 @@ impl PeakHold {
 
 fn db_text(level: f32) -> String {
     if level > 0.0 {
-        format!("{:+.1}", 20.0 * level.log10())
+        format!("{:+.1}", amplitude_to_db(level))
     } else {
         "-inf".to_owned()
     }
@@ -111,7 +112,7 @@ fn strip_meter_ui(ui: &mut egui::Ui, rect: Rect, level: f32, held: f32) {
     }
     // Scale: 0, -6, -12, -24, -48 dBFS.
     for db in [0.0f32, -6.0, -12.0, -24.0, -48.0] {
-        let yy = y(10f32.powf(db / 20.0));
+        let yy = y(db_to_amplitude(db));
         painter.hline(
             (rect.right() - 4.0)..=rect.right(),
             yy,

@@ -1,6 +1,7 @@
 //! Colours and sizes shared by the panels.
 
 use egui::Color32;
+use stemdeck_session::units::amplitude_to_db;
 
 pub const LANE_HEADER_WIDTH: f32 = 250.0;
 pub const TRACK_ROW_HEIGHT: f32 = 44.0;
@@ -25,18 +26,12 @@ pub fn to_hex(c: Color32) -> String {
     format!("#{:02X}{:02X}{:02X}", c.r(), c.g(), c.b())
 }
 
-/// "m:ss.mmm" of a frame position.
-pub fn format_time(frames: u64, rate: u32) -> String {
-    let ms = (u128::from(frames) * 1000 / u128::from(rate.max(1))) as u64;
-    format!("{}:{:02}.{:03}", ms / 60_000, ms / 1000 % 60, ms % 1000)
-}
-
 /// Linear level to a 0..1 meter fraction over a 60 dB range.
 pub fn meter_fraction(level: f32) -> f32 {
     if level <= 0.0 {
         return 0.0;
     }
-    (1.0 + 20.0 * level.log10() / 60.0).clamp(0.0, 1.0)
+    (1.0 + amplitude_to_db(level) / 60.0).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]
@@ -47,7 +42,6 @@ mod tests {
     fn colours_round_trip() {
         assert_eq!(to_hex(parse_color("#e8533f")), "#E8533F");
         assert_eq!(parse_color("nope"), Color32::GRAY);
-        assert_eq!(format_time(48_000 * 75 + 24, 48_000), "1:15.000");
         assert_eq!(meter_fraction(1.0), 1.0);
         assert!((meter_fraction(0.001) - 0.0).abs() < 1e-6);
     }

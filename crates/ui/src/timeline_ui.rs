@@ -5,10 +5,11 @@
 //! (right-click). A drag is one undo step; the engine hears it while it happens.
 
 use egui::{Color32, Rect, Sense, Stroke, pos2, vec2};
+use stemdeck_session::units::{format_minutes, parse_time};
 use stemdeck_session::{Clip, Track, TrackId};
 
 use crate::app::StemdeckApp;
-use crate::theme::{self, format_time};
+use crate::theme;
 use crate::waveforms::Waveforms;
 
 /// The visible part of the timeline.
@@ -224,7 +225,7 @@ impl StemdeckApp {
                 Stroke::new(1.0, Color32::GRAY),
             );
             let label = if step < 1.0 {
-                format_time(frame, rate)
+                format_minutes(frame, rate)
             } else {
                 let s = t.round() as u64;
                 format!("{}:{:02}", s / 60, s % 60)
@@ -455,7 +456,7 @@ pub(crate) fn clips_ui(
                 );
             }
         }
-        let at = format_time(clip.position, cx.rate);
+        let at = format_minutes(clip.position, cx.rate);
         let name = format!("Clip {} of {} at {at}", k + 1, track.name);
         resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
         let resp = resp.on_hover_text(format!(
@@ -541,7 +542,7 @@ fn position_menu_ui(ui: &mut egui::Ui, track: &mut Track, k: usize, rate: u32, p
                     egui::DragValue::new(&mut secs)
                         .range(0.0..=86_400.0)
                         .speed(0.001)
-                        .custom_formatter(|v, _| format_time((v * r).round() as u64, rate))
+                        .custom_formatter(|v, _| format_minutes((v * r).round() as u64, rate))
                         .custom_parser(parse_time),
                 )
                 .on_hover_text("Clip position (m:ss.mmm, or seconds)")
@@ -568,32 +569,9 @@ fn position_menu_ui(ui: &mut egui::Ui, track: &mut Track, k: usize, rate: u32, p
     tidy(track);
 }
 
-/// "1:02.500", "62.5" or "0:05" as seconds.
-fn parse_time(s: &str) -> Option<f64> {
-    let s = s.trim();
-    match s.split_once(':') {
-        Some((m, rest)) => {
-            let m: f64 = m.trim().parse().ok()?;
-            let secs: f64 = rest.trim().parse().ok()?;
-            (m >= 0.0 && (0.0..60.0).contains(&secs)).then_some(m * 60.0 + secs)
-        }
-        None => s.parse().ok().filter(|v: &f64| *v >= 0.0),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_parse_as_typed() {
-        assert_eq!(parse_time("1:02.500"), Some(62.5));
-        assert_eq!(parse_time(" 0:05 "), Some(5.0));
-        assert_eq!(parse_time("2.25"), Some(2.25));
-        assert_eq!(parse_time("1:75"), None);
-        assert_eq!(parse_time("-1"), None);
-        assert_eq!(parse_time("abc"), None);
-    }
 
     #[test]
     fn zoom_keeps_the_anchor_in_place_and_stays_in_the_song() {

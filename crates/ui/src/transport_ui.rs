@@ -1,10 +1,11 @@
 //! The transport bar: play/pause, stop, position, loop, master meter, Export.
 
 use egui::{Color32, Sense, vec2};
+use stemdeck_session::units::{amplitude_to_db, format_minutes};
 
 use crate::actions::Action;
 use crate::app::StemdeckApp;
-use crate::theme::{self, format_time, meter_fraction};
+use crate::theme::{self, meter_fraction};
 
 /// A meter's colour: green, yellow near the top, red at or over 0 dBFS.
 fn meter_color(level: f32) -> Color32 {
@@ -19,7 +20,7 @@ fn meter_color(level: f32) -> Color32 {
 
 fn dbfs_text(level: f32) -> String {
     if level > 0.0 {
-        format!("{:.1} dBFS", 20.0 * level.log10())
+        format!("{:.1} dBFS", amplitude_to_db(level))
     } else {
         "-inf dBFS".into()
     }
@@ -129,7 +130,7 @@ impl StemdeckApp {
                 _ => (0, 48_000),
             };
             ui.label(
-                egui::RichText::new(format_time(pos, rate))
+                egui::RichText::new(format_minutes(pos, rate))
                     .monospace()
                     .size(18.0),
             )

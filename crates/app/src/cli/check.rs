@@ -85,7 +85,7 @@ fn repair(report: &Report, out: &std::path::Path, json: bool) -> anyhow::Result<
             fixed.files.len(),
             fixed.format,
             fixed.sample_rate,
-            stemdeck_export::sheet::format_length(fixed.frames, fixed.sample_rate),
+            stemdeck_session::units::format_time(fixed.frames, fixed.sample_rate),
             fixed.sheet_files.join(", ")
         );
         for f in &fixed.files {

@@ -8,14 +8,14 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use stemdeck_export::naming::stems_folder_name;
-use stemdeck_export::sheet::{format_level, level_db};
+use stemdeck_export::sheet::format_level;
 use stemdeck_export::{
     DeliveryOptions, ExportOptions, ExportReport, PlannedFile, Progress, SAMPLE_RATES,
     SampleFormat, TrimMode, export_delivery, planned_files, settings_for,
 };
+use stemdeck_session::units::{format_time, level_db};
 use stemdeck_session::{EffectsMode, ExportSettings, Session, UNASSIGNED_NOTE};
 
-use super::format_time;
 use crate::input::{Loaded, load};
 
 /// Every option defaults to the export settings saved in the session (see

@@ -2,8 +2,8 @@ use std::path::Path;
 
 use stemdeck_audio::import::session_len;
 use stemdeck_session::UNASSIGNED_NOTE;
+use stemdeck_session::units::format_time;
 
-use super::format_time;
 use crate::input::load;
 
 pub fn run(input: &Path) -> anyhow::Result<()> {

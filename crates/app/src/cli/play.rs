@@ -8,8 +8,9 @@ use anyhow::bail;
 use clap::Args;
 use stemdeck_engine::{Engine, EngineEvent};
 use stemdeck_session::Session;
+use stemdeck_session::units::{amplitude_to_db, format_time};
 
-use super::{format_dbfs, format_time};
+use super::format_dbfs;
 use crate::input::load;
 
 #[derive(Args, Debug)]
@@ -103,7 +104,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         let pos = fb.position();
         let (peak, _) = fb.master_meter().take();
         let bar_len =
-            ((1.0 + (20.0 * peak.max(1e-6).log10()) / 60.0).clamp(0.0, 1.0) * 20.0) as usize;
+            ((1.0 + amplitude_to_db(peak.max(1e-6)) / 60.0).clamp(0.0, 1.0) * 20.0) as usize;
         let state = if fb.device_ok() {
             ""
         } else {
