@@ -279,7 +279,10 @@ impl StemdeckApp {
     pub fn save_as(&mut self) {
         let Some(doc) = self.doc.as_ref() else { return };
         let suggested = doc.suggested_path();
-        let mut dialog = rfd::FileDialog::new().add_filter("Stemdeck session", &SESSION_FILTER);
+        let mut dialog = rfd::FileDialog::new().add_filter(
+            "Stemdeck session",
+            &crate::commands::dialog_extensions(&SESSION_FILTER),
+        );
         if let Some(dir) = suggested.parent() {
             dialog = dialog.set_directory(dir);
         }
@@ -317,7 +320,10 @@ impl StemdeckApp {
         } else {
             rfd::FileDialog::new()
                 .set_title("Open a session, a DAW project or audio files")
-                .add_filter("Sessions, projects and audio", &open_filter())
+                .add_filter(
+                    "Sessions, projects and audio",
+                    &crate::commands::dialog_extensions(&open_filter()),
+                )
                 .pick_files()
         };
         if let Some(paths) = picked {

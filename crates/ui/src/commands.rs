@@ -20,6 +20,16 @@ pub(crate) fn open_filter() -> Vec<&'static str> {
     [&SESSION_FILTER[..], PROJECT_EXTENSIONS, AUDIO_EXTENSIONS].concat()
 }
 
+/// A dialog filter's extensions as it must be given: the file dialogs match them as
+/// case-sensitive globs, and recorders and Windows machines write `KICK.WAV`, so each in
+/// lower and in upper case.
+pub(crate) fn dialog_extensions(extensions: &[&str]) -> Vec<String> {
+    extensions
+        .iter()
+        .flat_map(|e| [e.to_lowercase(), e.to_uppercase()])
+        .collect()
+}
+
 impl StemdeckApp {
     /// Whether the open session has unsaved changes.
     fn dirty(&self) -> bool {
@@ -37,7 +47,7 @@ impl StemdeckApp {
         }
         let mut dialog = rfd::FileDialog::new().set_title(title);
         for (name, ext) in filters {
-            dialog = dialog.add_filter(*name, ext);
+            dialog = dialog.add_filter(*name, &dialog_extensions(ext));
         }
         dialog.pick_files()
     }
@@ -272,5 +282,11 @@ mod tests {
                 || stemdeck_audio::project::is_project_path(&path);
             assert!(opens, "{} is listed but does not open", path.display());
         }
+    }
+
+    #[test]
+    fn dialogs_show_upper_case_names_too() {
+        let shown = dialog_extensions(&["wav", "flac"]);
+        assert_eq!(shown, ["wav", "WAV", "flac", "FLAC"]);
     }
 }
