@@ -486,8 +486,8 @@ impl Engine {
                     batch.push((i, s));
                     continue;
                 }
-                Ok(_) => "its clips changed its channel count; open the session again to hear                           it"
-                .to_owned(),
+                Ok(_) => "its clips changed its channel count; open the session again to hear it"
+                    .to_owned(),
                 Err(e) => e.to_string(),
             };
             self.events_tx

@@ -128,11 +128,17 @@ impl Reader {
 
     /// Log a pushed block, forgetting those the audio thread has finished.
     fn remember(&mut self, info: BlockInfo) {
+        self.forget_played();
+        self.log.push_back(info);
+    }
+
+    /// Drop the logged blocks the audio thread has finished; returns the one it plays.
+    fn forget_played(&mut self) -> u64 {
         let playing = self.patches.shared.playing.load(Ordering::Relaxed);
         while self.log.front().is_some_and(|b| b.seq < playing) {
             self.log.pop_front();
         }
-        self.log.push_back(info);
+        playing
     }
 
     /// Take the new streams of tracks whose clips changed, and patch the blocks already
@@ -141,10 +147,7 @@ impl Reader {
     /// is where the feed goes on, with the new streams. Should the patch not fit its ring
     /// (many tracks edited at once), the edit is heard once the feed reaches new audio.
     fn replace(&mut self, new: Vec<(usize, TrackStream)>, next: u64) {
-        let playing = self.patches.shared.playing.load(Ordering::Relaxed);
-        while self.log.front().is_some_and(|b| b.seq < playing) {
-            self.log.pop_front();
-        }
+        let playing = self.forget_played();
         let mut tracks: Vec<usize> = Vec::new();
         for (i, stream) in new {
             if let Some(slot) = self.streams.get_mut(i) {

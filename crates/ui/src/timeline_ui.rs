@@ -395,15 +395,10 @@ pub(crate) fn clips_ui(
 ) {
     let tl = cx.tl;
     let painter = ui.painter_at(wave);
-    let whole: Vec<Clip> = vec![Clip::default()];
+    // A track without clips is one clip: the default (its whole file at 0).
     let count = track.clips.len().max(1);
     for k in 0..count {
-        let clip = track
-            .clips
-            .get(k)
-            .or(whole.first())
-            .cloned()
-            .unwrap_or_default();
+        let clip = track.clips.get(k).cloned().unwrap_or_default();
         let path = clip.path.clone().unwrap_or_else(|| track.path.clone());
         let file_len = cx.waveforms.frames(&path);
         let len = clip.length.unwrap_or_else(|| {
