@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use stemdeck_audio::import::track_name;
 use stemdeck_audio::stream::TrackStream;
+use stemdeck_export::OutputFormat;
 use stemdeck_export::naming::safe_file_name;
 use stemdeck_export::sheet::{
     AudioFacts, FileFacts, NullFacts, STEMDECK_VERSION, Sheet, SongFacts, TrimFacts, now_rfc3339,
 };
-use stemdeck_export::writer::{PendingFile, SampleFormat, StemWriter};
+use stemdeck_export::writer::{PendingFile, StemWriter};
 use stemdeck_export::{BLOCK_FRAMES, FileKind as SheetKind, NullSource};
 use stemdeck_session::units::format_time;
 
@@ -86,9 +87,9 @@ pub fn fix(report: &Report, out: &Path) -> Result<FixReport, CheckError> {
         });
     }
     let format = if files.iter().any(|f| f.float) {
-        SampleFormat::Wav32f
+        OutputFormat::WAV32F
     } else {
-        SampleFormat::Wav24
+        OutputFormat::WAV24
     };
     let shift = |f: &FileCheck| -> i64 {
         f.alignment
@@ -250,14 +251,9 @@ pub fn fix(report: &Report, out: &Path) -> Result<FixReport, CheckError> {
         audio: AudioFacts {
             format: format.id().to_owned(),
             format_name: format.describe().to_owned(),
-            container: "WAV".into(),
+            container: format.container().name.into(),
             bit_depth: format.bits(),
-            sample_type: if format.is_integer() {
-                "integer"
-            } else {
-                "float"
-            }
-            .into(),
+            sample_type: format.sample().kind().into(),
             dither: false,
             sample_rate: rate,
             session_sample_rate: rate,
@@ -334,7 +330,7 @@ struct Levels {
 fn write_one(
     src: &Path,
     dst: &Path,
-    format: SampleFormat,
+    format: OutputFormat,
     rate: u32,
     shift: i64,
     invert: bool,

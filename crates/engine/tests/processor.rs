@@ -50,7 +50,7 @@ fn engine_equals_export(s: &stemdeck_session::Session, dir: &std::path::Path) {
     let s = s.clone();
     let out = dir.join("stems");
     let mut opts = stemdeck_export::ExportOptions::new(out.clone());
-    opts.format = stemdeck_export::SampleFormat::Wav32f;
+    opts.format = stemdeck_export::OutputFormat::WAV32F;
     opts.include_master = true;
     let report = stemdeck_export::export(
         &s,

@@ -3,13 +3,15 @@
 //! and the song information sheet — a delivery a producer can send as it is.
 //!
 //! - [`naming`]: the stem folder and file names (template, safe on every OS);
-//! - [`writer`]: one output file: WAV or FLAC, TPDF dither, peak, temp-then-rename;
+//! - [`format`]: the output formats (container × sample type) and their encoders;
+//! - [`writer`]: one output file: conversion to the sample type, TPDF dither, peak,
+//!   temp-then-rename;
 //! - [`render`]: streams every track through the shared mix kernel block by block, with
 //!   rate conversion, loudness metering, the common trim and the null test;
 //! - [`sheet`]: the song information sheet (JSON), and its PDF.
 
 mod error;
-mod flac;
+pub mod format;
 pub mod naming;
 mod pdf;
 pub mod render;
@@ -18,13 +20,13 @@ mod true_peak;
 pub mod writer;
 
 pub use error::ExportError;
+pub use format::{OutputFormat, SampleType};
 pub use render::{
     BLOCK_FRAMES, DeliveryOptions, ExportOptions, ExportReport, FileKind, FileReport, NullSource,
     NullTest, PlannedFile, Progress, SAMPLE_RATES, Stage, TRIM_TARGET_DBFS, TrimReport, export,
     export_delivery, planned_files, settings_for, sheet_base_name,
 };
 pub use stemdeck_session::TrimMode;
-pub use writer::SampleFormat;
 
 /// The song information sheet as PDF bytes (for a preview or a re-print).
 pub fn sheet_pdf(sheet: &sheet::Sheet) -> Result<Vec<u8>, String> {

@@ -51,10 +51,11 @@ use stemdeck_session::units::{db_to_amplitude_f64, level_db};
 use stemdeck_session::{EffectsMode, ExportSettings, Master, Session, TrimMode};
 
 use crate::ExportError;
+use crate::format::OutputFormat;
 use crate::naming::{DEFAULT_TEMPLATE, file_stem, safe_file_name};
 use crate::sheet::{ChainFacts, ProcessingFacts};
 use crate::true_peak::TruePeakMeter;
-use crate::writer::{PendingFile, SampleFormat, StemWriter, temp_path_for};
+use crate::writer::{PendingFile, StemWriter, temp_path_for};
 
 /// Frames per block: large enough that per-block overhead vanishes, small enough that
 /// 32 tracks stay within a few MB.
@@ -71,7 +72,7 @@ pub const SAMPLE_RATES: [u32; 4] = [44_100, 48_000, 88_200, 96_000];
 pub struct ExportOptions {
     /// The folder the files go into (created if missing).
     pub out_dir: PathBuf,
-    pub format: SampleFormat,
+    pub format: OutputFormat,
     /// File-name template, see [`crate::naming`].
     pub template: String,
     /// Also write the master mix (the sum of the stems) in the same run.
@@ -84,7 +85,7 @@ impl ExportOptions {
     pub fn new(out_dir: PathBuf) -> Self {
         Self {
             out_dir,
-            format: SampleFormat::Wav24,
+            format: OutputFormat::WAV24,
             template: DEFAULT_TEMPLATE.to_owned(),
             include_master: false,
             force: false,
@@ -96,8 +97,8 @@ impl ExportOptions {
         settings: &ExportSettings,
         default_dir: PathBuf,
     ) -> Result<Self, ExportError> {
-        let format = SampleFormat::from_id(&settings.format).ok_or_else(|| {
-            let ids: Vec<&str> = SampleFormat::ALL.iter().map(|f| f.id()).collect();
+        let format = OutputFormat::from_id(&settings.format).ok_or_else(|| {
+            let ids: Vec<&str> = OutputFormat::ALL.iter().map(|f| f.id()).collect();
             ExportError::BadOption(format!(
                 "unknown export format \"{}\" (expected one of {})",
                 settings.format,
@@ -285,7 +286,7 @@ pub struct ExportReport {
     pub frames: u64,
     /// The rate of the files.
     pub sample_rate: u32,
-    pub format: SampleFormat,
+    pub format: OutputFormat,
     pub elapsed: Duration,
     /// Stems with no tracks: nothing to write.
     pub empty_stems: Vec<String>,
@@ -414,7 +415,7 @@ fn wet_processing(session: &Session, stems: &[usize]) -> ProcessingFacts {
 /// Everything decided before any audio is touched.
 struct Layout {
     out_dir: PathBuf,
-    format: SampleFormat,
+    format: OutputFormat,
     session_rate: u32,
     out_rate: u32,
     tail_frames: u64,
@@ -1893,7 +1894,7 @@ struct NullTarget {
 fn null_verdict(
     source: NullSource,
     residual: f64,
-    format: SampleFormat,
+    format: OutputFormat,
     stems: usize,
     target: NullTarget,
 ) -> NullTest {
@@ -1920,7 +1921,7 @@ fn null_verdict(
 fn null_verdict_plain(
     source: NullSource,
     residual: f64,
-    format: SampleFormat,
+    format: OutputFormat,
     stems: usize,
 ) -> NullTest {
     let files = stems as f64 + f64::from(u8::from(source == NullSource::Files));

@@ -250,14 +250,9 @@ impl Sheet {
             audio: AudioFacts {
                 format: format.id().to_owned(),
                 format_name: format.describe().to_owned(),
-                container: if format.is_flac() { "FLAC" } else { "WAV" }.to_owned(),
+                container: format.container().name.to_owned(),
                 bit_depth: format.bits(),
-                sample_type: if format.is_integer() {
-                    "integer"
-                } else {
-                    "float"
-                }
-                .to_owned(),
+                sample_type: format.sample().kind().to_owned(),
                 dither: format.is_dithered(),
                 sample_rate: rate,
                 session_sample_rate: report.session_rate,

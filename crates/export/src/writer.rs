@@ -1,228 +1,29 @@
-//! One output file: conversion to the file's sample format (TPDF dither for 16-bit),
+//! One output file: conversion to the file's sample type (TPDF dither for 16-bit),
 //! peak and clip counting, and the temp-then-rename rule: a file only appears under its
-//! real name once it is complete. WAV written here (the header hound writes, then
-//! every block converted into one byte buffer and written with one call), FLAC through
-//! flacenc (streamed).
+//! real name once it is complete. The container's [`Encoder`] (crate::format) lays the
+//! converted samples out.
 
 use std::fs::File;
-use std::io::{Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
 use crate::ExportError;
-use crate::flac::FlacFile;
-
-/// The sample formats Stemdeck writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SampleFormat {
-    /// WAV, 16-bit integer with TPDF dither.
-    Wav16,
-    /// WAV, 24-bit integer (rounded; its noise floor is below any converter's).
-    Wav24,
-    /// WAV, 32-bit float: the mix exactly, never clipped.
-    Wav32f,
-    /// FLAC (lossless), 16-bit with TPDF dither.
-    Flac16,
-    /// FLAC (lossless), 24-bit.
-    Flac24,
-}
-
-impl SampleFormat {
-    pub const ALL: [SampleFormat; 5] = [
-        Self::Wav16,
-        Self::Wav24,
-        Self::Wav32f,
-        Self::Flac16,
-        Self::Flac24,
-    ];
-
-    /// The name used on the command line and in session files.
-    pub fn id(self) -> &'static str {
-        match self {
-            Self::Wav16 => "wav16",
-            Self::Wav24 => "wav24",
-            Self::Wav32f => "wav32f",
-            Self::Flac16 => "flac16",
-            Self::Flac24 => "flac24",
-        }
-    }
-
-    pub fn from_id(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.id() == id)
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Wav16 => "WAV 16-bit (TPDF dither)",
-            Self::Wav24 => "WAV 24-bit",
-            Self::Wav32f => "WAV 32-bit float",
-            Self::Flac16 => "FLAC 16-bit (TPDF dither)",
-            Self::Flac24 => "FLAC 24-bit",
-        }
-    }
-
-    pub fn extension(self) -> &'static str {
-        if self.is_flac() { "flac" } else { "wav" }
-    }
-
-    pub fn bits(self) -> u16 {
-        match self {
-            Self::Wav16 | Self::Flac16 => 16,
-            Self::Wav24 | Self::Flac24 => 24,
-            Self::Wav32f => 32,
-        }
-    }
-
-    pub fn is_integer(self) -> bool {
-        self != Self::Wav32f
-    }
-
-    pub fn is_flac(self) -> bool {
-        matches!(self, Self::Flac16 | Self::Flac24)
-    }
-
-    /// Whether 16-bit TPDF dither is added.
-    pub fn is_dithered(self) -> bool {
-        self.bits() == 16
-    }
-
-    /// Full scale of the integer format (2^(bits−1)); 1.0 for float.
-    pub fn full_scale(self) -> f32 {
-        match self.bits() {
-            16 => 32_768.0,
-            24 => 8_388_608.0,
-            _ => 1.0,
-        }
-    }
-
-    /// One least significant bit as a linear level (0 for float).
-    pub fn lsb(self) -> f32 {
-        if self.is_integer() {
-            1.0 / self.full_scale()
-        } else {
-            0.0
-        }
-    }
-}
-
-enum Backend {
-    Wav(WavFile),
-    Flac(Box<FlacFile>),
-}
-
-/// A stereo WAV file being written: the same bytes as hound's `WavWriter` (PCM
-/// `WAVEFORMAT` for 16-bit, `WAVE_FORMAT_EXTENSIBLE` for 24-bit and 32-bit float, sizes
-/// filled in at the end; a test compares the two), but each block goes to the file as
-/// one byte buffer in one `write_all`, instead of one `write_sample` call per sample.
-struct WavFile {
-    file: File,
-    /// Offset of the data chunk's length field (the header's last 4 bytes).
-    data_len_offset: u64,
-    data_bytes: u64,
-    /// This block's samples as bytes, reused.
-    bytes: Vec<u8>,
-}
-
-/// hound's KSDATAFORMAT_SUBTYPE_PCM and _IEEE_FLOAT GUIDs.
-const SUBTYPE_PCM: [u8; 16] = [
-    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
-];
-const SUBTYPE_IEEE_FLOAT: [u8; 16] = [
-    0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
-];
-
-impl WavFile {
-    const CHANNELS: u16 = 2;
-
-    fn create(path: &Path, sample_rate: u32, bits: u16, float: bool) -> std::io::Result<Self> {
-        let header = Self::header(sample_rate, bits, float);
-        let mut file = File::create(path)?;
-        file.write_all(&header)?;
-        Ok(Self {
-            file,
-            data_len_offset: header.len() as u64 - 4,
-            data_bytes: 0,
-            bytes: Vec::new(),
-        })
-    }
-
-    /// RIFF, fmt and data chunk headers, sizes 0 (filled in by [`Self::finish`]).
-    fn header(sample_rate: u32, bits: u16, float: bool) -> Vec<u8> {
-        let bytes_per_sample = bits.div_ceil(8);
-        let block_align = bytes_per_sample * Self::CHANNELS;
-        let mut h = Vec::with_capacity(68);
-        h.extend_from_slice(b"RIFF");
-        h.extend_from_slice(&0u32.to_le_bytes());
-        h.extend_from_slice(b"WAVEfmt ");
-        let extensible = bits > 16;
-        h.extend_from_slice(&(if extensible { 40u32 } else { 16 }).to_le_bytes());
-        let tag: u16 = if extensible {
-            0xfffe
-        } else if float {
-            3
-        } else {
-            1
-        };
-        h.extend_from_slice(&tag.to_le_bytes());
-        h.extend_from_slice(&Self::CHANNELS.to_le_bytes());
-        h.extend_from_slice(&sample_rate.to_le_bytes());
-        h.extend_from_slice(&(sample_rate * u32::from(block_align)).to_le_bytes());
-        h.extend_from_slice(&block_align.to_le_bytes());
-        h.extend_from_slice(&(bytes_per_sample * 8).to_le_bytes());
-        if extensible {
-            h.extend_from_slice(&22u16.to_le_bytes());
-            h.extend_from_slice(&bits.to_le_bytes());
-            // Channel mask: front left, front right.
-            h.extend_from_slice(&3u32.to_le_bytes());
-            h.extend_from_slice(if float {
-                &SUBTYPE_IEEE_FLOAT
-            } else {
-                &SUBTYPE_PCM
-            });
-        }
-        h.extend_from_slice(b"data");
-        h.extend_from_slice(&0u32.to_le_bytes());
-        h
-    }
-
-    /// Write the bytes collected in `self.bytes` and empty it.
-    fn flush_block(&mut self) -> std::io::Result<()> {
-        self.file.write_all(&self.bytes)?;
-        self.data_bytes += self.bytes.len() as u64;
-        self.bytes.clear();
-        Ok(())
-    }
-
-    /// Fill in the RIFF and data sizes.
-    fn finish(mut self) -> std::io::Result<()> {
-        let data = u32::try_from(self.data_bytes)
-            .ok()
-            .filter(|d| d.checked_add(self.data_len_offset as u32 - 4).is_some())
-            .ok_or_else(|| {
-                std::io::Error::other("more than 4 GiB of audio: too long for a WAV file")
-            })?;
-        let riff = data + (self.data_len_offset as u32 + 4 - 8);
-        self.file.seek(SeekFrom::Start(4))?;
-        self.file.write_all(&riff.to_le_bytes())?;
-        self.file.seek(SeekFrom::Start(self.data_len_offset))?;
-        self.file.write_all(&data.to_le_bytes())?;
-        self.file.flush()
-    }
-}
+use crate::format::{Block, Encoder, OutputFormat};
 
 /// A stereo file being written under a temporary name.
 pub struct StemWriter {
-    format: SampleFormat,
+    format: OutputFormat,
     final_path: PathBuf,
     temp_path: PathBuf,
-    backend: Option<Backend>,
+    encoder: Option<Box<dyn Encoder>>,
     rng: fastrand::Rng,
     peak: f32,
     written_peak: f32,
     clipped: u64,
     /// The values of the last block as they are in the file (planar, as floats).
     last: [Vec<f32>; 2],
-    /// Interleaved integer scratch for the FLAC encoder.
+    /// The block interleaved, as the encoder takes it (integer or float formats).
     ints: Vec<i32>,
+    floats: Vec<f32>,
     /// Planar integer scratch (left, right) for [`Self::write_undithered`].
     planar_ints: [Vec<i32>; 2],
 }
@@ -239,37 +40,24 @@ impl StemWriter {
     /// Start writing; `seed` makes the dither reproducible (same export, same bytes).
     pub fn create(
         final_path: PathBuf,
-        format: SampleFormat,
+        format: OutputFormat,
         sample_rate: u32,
         seed: u64,
     ) -> Result<Self, ExportError> {
         let temp_path = temp_path_for(&final_path);
-        let backend = if format.is_flac() {
-            Backend::Flac(Box::new(FlacFile::create(
-                &temp_path,
-                sample_rate,
-                usize::from(format.bits()),
-            )?))
-        } else {
-            Backend::Wav(
-                WavFile::create(&temp_path, sample_rate, format.bits(), !format.is_integer())
-                    .map_err(|source| ExportError::Io {
-                        path: temp_path.clone(),
-                        source,
-                    })?,
-            )
-        };
+        let encoder = format.create(&temp_path, sample_rate)?;
         Ok(Self {
             format,
             final_path,
             temp_path,
-            backend: Some(backend),
+            encoder: Some(encoder),
             rng: fastrand::Rng::with_seed(seed),
             peak: 0.0,
             written_peak: 0.0,
             clipped: 0,
             last: [Vec::new(), Vec::new()],
             ints: Vec::new(),
+            floats: Vec::new(),
             planar_ints: [Vec::new(), Vec::new()],
         })
     }
@@ -283,7 +71,7 @@ impl StemWriter {
         &self.temp_path
     }
 
-    pub fn format(&self) -> SampleFormat {
+    pub fn format(&self) -> OutputFormat {
         self.format
     }
 
@@ -311,7 +99,7 @@ impl StemWriter {
 
     /// Append one planar stereo block.
     pub fn write(&mut self, left: &[f32], right: &[f32]) -> Result<(), ExportError> {
-        let Some(backend) = self.backend.as_mut() else {
+        let Some(encoder) = self.encoder.as_mut() else {
             return Ok(());
         };
         // Channels of different lengths would lose the longer one's end.
@@ -329,11 +117,12 @@ impl StemWriter {
         if self.format.is_integer() && !self.format.is_dithered() {
             return self.write_undithered(left, right);
         }
+        let scale = self.format.full_scale();
         let mut q = Quantizer {
-            format: self.format,
-            scale: self.format.full_scale(),
-            inv_scale: 1.0 / self.format.full_scale(),
-            max: self.format.full_scale() - 1.0,
+            dither: self.format.is_dithered(),
+            scale,
+            inv_scale: 1.0 / scale,
+            max: scale - 1.0,
             rng: &mut self.rng,
             peak: self.peak,
             written_peak: self.written_peak,
@@ -343,65 +132,27 @@ impl StemWriter {
             .iter()
             .zip(right)
             .zip(last_l.iter_mut().zip(last_r.iter_mut()));
-        match backend {
-            Backend::Wav(wav) => {
-                // The file's bytes, interleaved, little-endian.
-                let width = usize::from(self.format.bits() / 8) * 2;
-                wav.bytes.clear();
-                wav.bytes.resize(n * width, 0);
-                // Fixed-size chunks (arrays), so each frame is a plain store, not a
-                // memcpy call.
-                match self.format.bits() {
-                    16 => frames.zip(wav.bytes.as_chunks_mut::<4>().0).for_each(
-                        |(((l, r), (sl, sr)), o)| {
-                            let (a, b) = (q.int(*l, sl), q.int(*r, sr));
-                            *o = [a as u8, (a >> 8) as u8, b as u8, (b >> 8) as u8];
-                        },
-                    ),
-                    24 => frames.zip(wav.bytes.as_chunks_mut::<6>().0).for_each(
-                        |(((l, r), (sl, sr)), o)| {
-                            let (a, b) = (q.int(*l, sl), q.int(*r, sr));
-                            *o = [
-                                a as u8,
-                                (a >> 8) as u8,
-                                (a >> 16) as u8,
-                                b as u8,
-                                (b >> 8) as u8,
-                                (b >> 16) as u8,
-                            ];
-                        },
-                    ),
-                    _ => frames.zip(wav.bytes.as_chunks_mut::<8>().0).for_each(
-                        |(((l, r), (sl, sr)), o)| {
-                            let (a, b) = (q.float(*l, sl), q.float(*r, sr));
-                            let (a, b) = (a.to_le_bytes(), b.to_le_bytes());
-                            *o = [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]];
-                        },
-                    ),
-                }
-                self.peak = q.peak;
-                self.written_peak = q.written_peak;
-                self.clipped += q.clipped;
-                wav.flush_block().map_err(|source| ExportError::Io {
-                    path: self.temp_path.clone(),
-                    source,
-                })?;
-            }
-            Backend::Flac(flac) => {
-                self.ints.clear();
-                self.ints.resize(n * 2, 0);
-                frames
-                    .zip(self.ints.as_chunks_mut::<2>().0)
-                    .for_each(|(((l, r), (sl, sr)), o)| {
-                        *o = [q.int(*l, sl), q.int(*r, sr)];
-                    });
-                self.peak = q.peak;
-                self.written_peak = q.written_peak;
-                self.clipped += q.clipped;
-                flac.write_interleaved(&self.ints)?;
-            }
-        }
-        Ok(())
+        // In file order (left, right, left, …): the dither's random numbers are drawn
+        // in that order. Fixed-size chunks, so each frame is a plain store.
+        let block = if self.format.is_integer() {
+            self.ints.clear();
+            self.ints.resize(n * 2, 0);
+            frames
+                .zip(self.ints.as_chunks_mut::<2>().0)
+                .for_each(|(((l, r), (sl, sr)), o)| *o = [q.int(*l, sl), q.int(*r, sr)]);
+            Block::Int(&self.ints)
+        } else {
+            self.floats.clear();
+            self.floats.resize(n * 2, 0.0);
+            frames
+                .zip(self.floats.as_chunks_mut::<2>().0)
+                .for_each(|(((l, r), (sl, sr)), o)| *o = [q.float(*l, sl), q.float(*r, sr)]);
+            Block::Float(&self.floats)
+        };
+        self.peak = q.peak;
+        self.written_peak = q.written_peak;
+        self.clipped += q.clipped;
+        encoder.write(block)
     }
 
     /// [`Self::write`] for the undithered integer formats (24-bit): each channel is
@@ -410,7 +161,7 @@ impl StemWriter {
     /// interleaved. The same integers, peaks and clip count as [`Quantizer::int`] gives
     /// sample by sample (a test compares them); about a quarter of its time.
     fn write_undithered(&mut self, left: &[f32], right: &[f32]) -> Result<(), ExportError> {
-        let Some(backend) = self.backend.as_mut() else {
+        let Some(encoder) = self.encoder.as_mut() else {
             return Ok(());
         };
         let n = left.len();
@@ -426,47 +177,21 @@ impl StemWriter {
             self.written_peak = self.written_peak.max(levels.top as f32 * (1.0 / scale));
             self.clipped += levels.clipped;
         }
-        let (ints_l, ints_r) = (ints_l.as_slice(), ints_r.as_slice());
-        match backend {
-            Backend::Wav(wav) => {
-                wav.bytes.clear();
-                wav.bytes.resize(n * 6, 0);
-                ints_l
-                    .iter()
-                    .zip(ints_r)
-                    .zip(wav.bytes.as_chunks_mut::<6>().0)
-                    .for_each(|((&a, &b), o)| {
-                        let (a, b) = (a.to_le_bytes(), b.to_le_bytes());
-                        *o = [a[0], a[1], a[2], b[0], b[1], b[2]];
-                    });
-                wav.flush_block().map_err(|source| ExportError::Io {
-                    path: self.temp_path.clone(),
-                    source,
-                })
-            }
-            Backend::Flac(flac) => {
-                self.ints.clear();
-                self.ints.resize(n * 2, 0);
-                ints_l
-                    .iter()
-                    .zip(ints_r)
-                    .zip(self.ints.as_chunks_mut::<2>().0)
-                    .for_each(|((&a, &b), o)| *o = [a, b]);
-                flac.write_interleaved(&self.ints)
-            }
-        }
+        self.ints.clear();
+        self.ints.resize(n * 2, 0);
+        ints_l
+            .iter()
+            .zip(ints_r.iter())
+            .zip(self.ints.as_chunks_mut::<2>().0)
+            .for_each(|((&a, &b), o)| *o = [a, b]);
+        encoder.write(Block::Int(&self.ints))
     }
 
     /// Complete the file under its temporary name; it appears under its real name when
     /// the returned [`PendingFile`] is committed (and is deleted if it is dropped).
     pub fn complete(mut self) -> Result<PendingFile, ExportError> {
-        match self.backend.take() {
-            Some(Backend::Wav(wav)) => wav.finish().map_err(|source| ExportError::Io {
-                path: self.temp_path.clone(),
-                source,
-            })?,
-            Some(Backend::Flac(flac)) => flac.finish()?,
-            None => {}
+        if let Some(encoder) = self.encoder.take() {
+            encoder.finish()?;
         }
         Ok(PendingFile {
             temp_path: std::mem::take(&mut self.temp_path),
@@ -484,7 +209,7 @@ impl Drop for StemWriter {
     /// A writer dropped before [`StemWriter::complete`] (error, cancel, panic) takes its
     /// half-written file with it.
     fn drop(&mut self) {
-        drop(self.backend.take());
+        drop(self.encoder.take());
         if !self.temp_path.as_os_str().is_empty() {
             std::fs::remove_file(&self.temp_path).ok();
         }
@@ -553,7 +278,8 @@ impl Drop for PendingFile {
 /// One sample at a time, in file order (left, right, left, …: the dither's random
 /// numbers are drawn in that order): the peaks before and after conversion, clipping.
 struct Quantizer<'a> {
-    format: SampleFormat,
+    /// TPDF dither (16-bit).
+    dither: bool,
     scale: f32,
     /// 1 / `scale`, a power of two.
     inv_scale: f32,
@@ -571,7 +297,7 @@ impl Quantizer<'_> {
         self.peak = self.peak.max(x.abs());
         // TPDF for 16-bit: the sum of two uniform values, ±1 LSB, decorrelates the
         // rounding error from the signal.
-        let d = if self.format.is_dithered() {
+        let d = if self.dither {
             self.rng.f32() - self.rng.f32()
         } else {
             0.0
@@ -703,6 +429,7 @@ fn quantize_undithered_portable(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::SampleType;
 
     /// The reference [`quantize_int`] must match: round to the nearest integer (`roundf`)
     /// and clamp to ±`max` (−`max`−1 at the bottom).
@@ -740,7 +467,7 @@ mod tests {
             1.0e6,
             -1.0e30,
         ];
-        for format in [SampleFormat::Wav24, SampleFormat::Flac24] {
+        for format in [OutputFormat::WAV24, OutputFormat::FLAC24] {
             for len in [0, 1, 7, 8, 9, 100, 4099] {
                 let src: Vec<f32> = (0..len)
                     .map(|i| {
@@ -777,7 +504,7 @@ mod tests {
                 );
                 let mut unused = fastrand::Rng::with_seed(0);
                 let mut q = Quantizer {
-                    format,
+                    dither: format.is_dithered(),
                     scale,
                     inv_scale: 1.0 / scale,
                     max: scale - 1.0,
@@ -811,7 +538,7 @@ mod tests {
     fn a_finished_file_appears_and_a_dropped_one_vanishes() {
         let dir = tempfile::tempdir().unwrap();
         let done = dir.path().join("a.wav");
-        let mut w = StemWriter::create(done.clone(), SampleFormat::Wav24, 48_000, 1).unwrap();
+        let mut w = StemWriter::create(done.clone(), OutputFormat::WAV24, 48_000, 1).unwrap();
         w.write(&[0.5, -0.25], &[0.0, 2.0]).unwrap();
         assert!(temp_path_for(&done).exists() && !done.exists());
         assert_eq!(w.peak(), 2.0);
@@ -822,7 +549,7 @@ mod tests {
         assert_eq!(s, vec![4_194_304, 0, -2_097_152, 8_388_607]);
 
         let gone = dir.path().join("b.wav");
-        let mut w = StemWriter::create(gone.clone(), SampleFormat::Wav16, 48_000, 1).unwrap();
+        let mut w = StemWriter::create(gone.clone(), OutputFormat::WAV16, 48_000, 1).unwrap();
         w.write(&[0.1], &[0.1]).unwrap();
         drop(w);
         assert!(!gone.exists() && !temp_path_for(&gone).exists());
@@ -835,9 +562,9 @@ mod tests {
         let left: Vec<f32> = (0..1001).map(|i| ((i as f32) * 0.37).sin() * 0.9).collect();
         let right: Vec<f32> = (0..1001).map(|i| ((i as f32) * 0.11).cos() * 1.2).collect();
         for format in [
-            SampleFormat::Wav16,
-            SampleFormat::Wav24,
-            SampleFormat::Wav32f,
+            OutputFormat::WAV16,
+            OutputFormat::WAV24,
+            OutputFormat::WAV32F,
         ] {
             let ours = dir.path().join(format!("{}.wav", format.id()));
             let mut w = StemWriter::create(ours.clone(), format, 44_100, 3).unwrap();
@@ -857,13 +584,13 @@ mod tests {
             };
             let mut h = hound::WavWriter::create(&theirs, spec).unwrap();
             let mut r = hound::WavReader::open(&ours).unwrap();
-            match format {
-                SampleFormat::Wav16 => {
+            match format.sample() {
+                SampleType::Int16 => {
                     for s in r.samples::<i16>() {
                         h.write_sample(s.unwrap()).unwrap();
                     }
                 }
-                SampleFormat::Wav24 => {
+                SampleType::Int24 => {
                     for s in r.samples::<i32>() {
                         h.write_sample(s.unwrap()).unwrap();
                     }
@@ -932,7 +659,7 @@ mod tests {
     fn dither_is_tpdf_and_unbiased() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("d.wav");
-        let mut w = StemWriter::create(path.clone(), SampleFormat::Wav16, 48_000, 7).unwrap();
+        let mut w = StemWriter::create(path.clone(), OutputFormat::WAV16, 48_000, 7).unwrap();
         // A quarter of an LSB: without dither it would round to 0 everywhere.
         let x = vec![0.25 / 32768.0; 40_000];
         w.write(&x, &x).unwrap();

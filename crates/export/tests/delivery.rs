@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use stemdeck_export::{
-    DeliveryOptions, ExportError, ExportOptions, FileKind, NullSource, SampleFormat, Stage,
+    DeliveryOptions, ExportError, ExportOptions, FileKind, NullSource, OutputFormat, Stage,
     TrimMode, export_delivery, planned_files,
 };
 use stemdeck_session::{Session, Song, Track, TrackId};
@@ -100,9 +100,9 @@ fn cancel_in_any_pass_leaves_no_file_behind() {
     let s = session(dir.path(), 12.0, 0.2);
     // Cancel after a few blocks of each pass in turn: render, verify, and the trim pass.
     for (stage, format, amp_gain_db) in [
-        (Stage::Render, SampleFormat::Flac24, 0.0),
-        (Stage::Verify, SampleFormat::Wav24, 0.0),
-        (Stage::Trim, SampleFormat::Wav16, 20.0),
+        (Stage::Render, OutputFormat::FLAC24, 0.0),
+        (Stage::Verify, OutputFormat::WAV24, 0.0),
+        (Stage::Trim, OutputFormat::WAV16, 20.0),
     ] {
         let mut s = s.clone();
         for st in &mut s.stems {
@@ -155,7 +155,7 @@ fn a_full_delivery_with_sheet_variants_and_null_test() {
     let s = session(dir.path(), 3.0, 0.1);
     let out = dir.path().join("stems");
     let mut opts = ExportOptions::new(out.clone());
-    opts.format = SampleFormat::Wav32f;
+    opts.format = OutputFormat::WAV32F;
     opts.include_master = true;
     let delivery = DeliveryOptions {
         variants: true,
@@ -262,7 +262,7 @@ fn clipping_is_refused_or_trimmed_with_one_common_gain() {
     }
     let out = dir.path().join("loud");
     let mut opts = ExportOptions::new(out.clone());
-    opts.format = SampleFormat::Wav24;
+    opts.format = OutputFormat::WAV24;
     opts.include_master = true;
     let mut delivery = DeliveryOptions {
         sheet: false,
@@ -279,7 +279,7 @@ fn clipping_is_refused_or_trimmed_with_one_common_gain() {
 
     delivery.trim = TrimMode::Auto;
     delivery.sheet = true;
-    opts.format = SampleFormat::Flac16;
+    opts.format = OutputFormat::FLAC16;
     delivery.sample_rate = Some(44_100);
     let report = export_delivery(&s, &opts, &delivery, &|_| {}, &AtomicBool::new(false)).unwrap();
     if let Ok(keep) = std::env::var("STEMDECK_KEEP_SHEET2") {

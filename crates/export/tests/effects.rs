@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use stemdeck_export::{
-    DeliveryOptions, ExportOptions, ExportReport, FileKind, NullSource, SampleFormat, TrimMode,
+    DeliveryOptions, ExportOptions, ExportReport, FileKind, NullSource, OutputFormat, TrimMode,
     export_delivery, planned_files,
 };
 use stemdeck_session::effects::{
@@ -131,7 +131,7 @@ fn with_effects(mut s: Session) -> Session {
 fn run(
     s: &Session,
     out: PathBuf,
-    format: SampleFormat,
+    format: OutputFormat,
     master: bool,
     variants: bool,
     effects: EffectsMode,
@@ -177,7 +177,7 @@ fn both_on_a_session_without_effects_writes_dry_files_identical_to_the_wet_ones(
     let dir = tempfile::tempdir().unwrap();
     let s = session(dir.path(), 2.0);
     // 16-bit: the dither must be the same too (a dry twin shares its file's seed).
-    for format in [SampleFormat::Wav16, SampleFormat::Flac24] {
+    for format in [OutputFormat::WAV16, OutputFormat::FLAC24] {
         let both = run(
             &s,
             dir.path().join(format!("both-{}", format.id())),
@@ -294,7 +294,7 @@ fn a_click_lands_on_the_same_sample_in_every_file_whatever_the_look_ahead() {
     let report = run(
         &s,
         dir.path().join("out"),
-        SampleFormat::Wav32f,
+        OutputFormat::WAV32F,
         true,
         false,
         EffectsMode::Both,
@@ -325,7 +325,7 @@ fn a_click_lands_on_the_same_sample_in_every_file_whatever_the_look_ahead() {
 fn wet_stems_add_up_to_the_limited_master_and_dry_stems_to_the_dry_sum() {
     let dir = tempfile::tempdir().unwrap();
     let s = with_effects(session(dir.path(), 3.0));
-    for (format, master) in [(SampleFormat::Wav32f, true), (SampleFormat::Wav24, false)] {
+    for (format, master) in [(OutputFormat::WAV32F, true), (OutputFormat::WAV24, false)] {
         let report = run(
             &s,
             dir.path().join(format!("out-{}-{master}", format.id())),
@@ -376,7 +376,7 @@ fn a_variant_runs_its_own_master_bus_on_the_same_wet_stems() {
     let report = run(
         &s,
         dir.path().join("with-variants"),
-        SampleFormat::Wav32f,
+        OutputFormat::WAV32F,
         true,
         true,
         EffectsMode::Wet,
@@ -389,7 +389,7 @@ fn a_variant_runs_its_own_master_bus_on_the_same_wet_stems() {
     let reference = run(
         &no_vocals,
         dir.path().join("reference"),
-        SampleFormat::Wav32f,
+        OutputFormat::WAV32F,
         true,
         false,
         EffectsMode::Wet,
@@ -414,7 +414,7 @@ fn the_sheet_says_which_processing_each_file_includes() {
     let report = run(
         &s,
         dir.path().join("out"),
-        SampleFormat::Wav24,
+        OutputFormat::WAV24,
         true,
         false,
         EffectsMode::Both,

@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use stemdeck_audio::decode::Decoder;
 use stemdeck_audio::resample::converted_len;
 use stemdeck_export::{
-    DeliveryOptions, ExportError, ExportOptions, FileKind, SampleFormat, TrimMode, export_delivery,
+    DeliveryOptions, ExportError, ExportOptions, FileKind, OutputFormat, TrimMode, export_delivery,
 };
 use stemdeck_session::{Session, Song, StemId, Track, TrackId};
 
@@ -38,7 +38,7 @@ struct TrackSpec {
 struct Case {
     stems: Vec<(f32, bool, bool)>,
     tracks: Vec<TrackSpec>,
-    format: SampleFormat,
+    format: OutputFormat,
     out_rate: Option<u32>,
     tail_ms: u32,
     variant: bool,
@@ -80,9 +80,9 @@ fn case() -> impl Strategy<Value = Case> {
             ),
             prop::collection::vec(track, 1..5),
             prop_oneof![
-                Just(SampleFormat::Wav32f),
-                Just(SampleFormat::Wav24),
-                Just(SampleFormat::Flac24)
+                Just(OutputFormat::WAV32F),
+                Just(OutputFormat::WAV24),
+                Just(OutputFormat::FLAC24)
             ],
             prop_oneof![
                 2 => Just(None),
@@ -239,9 +239,10 @@ proptest! {
         let master = master.expect("a master was asked for");
 
         // Float files: float rounding; 24-bit: half a step per file, plus the trim's.
-        let step = match c.format {
-            SampleFormat::Wav32f => 1e-6,
-            _ => 1.0 / f64::from(1u32 << 23),
+        let step = if c.format == OutputFormat::WAV32F {
+            1e-6
+        } else {
+            1.0 / f64::from(1u32 << 23)
         };
         let tol = step * (stem_files.len() as f64 + 1.0) + 1e-6;
         for ch in 0..2 {
@@ -280,7 +281,7 @@ fn flac_export_of_two_frames_reads_back_whole() {
             solo: false,
             stem: Some(0),
         }],
-        format: SampleFormat::Flac24,
+        format: OutputFormat::FLAC24,
         out_rate: None,
         tail_ms: 30,
         variant: false,
@@ -288,7 +289,7 @@ fn flac_export_of_two_frames_reads_back_whole() {
     };
     let s = build(dir.path(), &c);
     let mut opts = ExportOptions::new(dir.path().join("out"));
-    opts.format = SampleFormat::Flac24;
+    opts.format = OutputFormat::FLAC24;
     opts.include_master = true;
     let delivery = DeliveryOptions {
         sample_rate: None,

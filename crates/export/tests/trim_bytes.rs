@@ -2,7 +2,8 @@
 //! second time (the design before the float spill): the same bytes in every file and the
 //! same measurements (sample peak, true peak, loudness, the null test), for the integer
 //! formats, with and without rate conversion, with and without a master and variants.
-//! An export that needs no trim writes what it always did.
+//! An export that needs no trim, and every float export, writes what it always did: every
+//! format of the table is exported here.
 //!
 //! The hashes below were recorded from the two-pass code (commit 70e4529) on x86-64;
 //! `STEMDECK_PRINT_HASHES=1` prints the current ones. The rate-converted cases go
@@ -15,7 +16,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use stemdeck_export::{
-    DeliveryOptions, ExportError, ExportOptions, ExportReport, SampleFormat, Stage, TrimMode,
+    DeliveryOptions, ExportError, ExportOptions, ExportReport, OutputFormat, Stage, TrimMode,
     export_delivery,
 };
 use stemdeck_session::{Session, Song, Track, TrackId};
@@ -127,7 +128,7 @@ fn digest(report: &ExportReport) -> u64 {
 
 fn options(
     out: &Path,
-    format: SampleFormat,
+    format: OutputFormat,
     rate: Option<u32>,
     full: bool,
 ) -> (ExportOptions, DeliveryOptions) {
@@ -147,70 +148,89 @@ fn options(
 }
 
 /// (format, output rate, master and variants, stem gain dB) -> hash from the two-pass code.
-const RECORDED: &[(SampleFormat, Option<u32>, bool, f32, u64)] = &[
-    (SampleFormat::Wav16, None, true, 12.0, 0xfe3a8380f9956c5c),
-    (SampleFormat::Wav16, None, true, -12.0, 0xd35f81f121a82cc3),
-    (SampleFormat::Wav16, None, false, 12.0, 0x72c8e182e02a637c),
+/// wav32f (never trimmed: a float file does not clip) was recorded at 9817654, before the
+/// formats became container × sample type.
+const RECORDED: &[(OutputFormat, Option<u32>, bool, f32, u64)] = &[
+    (OutputFormat::WAV32F, None, true, 12.0, 0xd4b8287e52ba7315),
+    (OutputFormat::WAV32F, None, true, -12.0, 0x4c17c3f23f744143),
+    (OutputFormat::WAV32F, None, false, 12.0, 0xdc763e1ad2605411),
     (
-        SampleFormat::Wav16,
+        OutputFormat::WAV32F,
+        Some(44100),
+        true,
+        12.0,
+        0xb04ea42873adb079,
+    ),
+    (
+        OutputFormat::WAV32F,
+        Some(44100),
+        false,
+        12.0,
+        0x074b2b535f4fefff,
+    ),
+    (OutputFormat::WAV16, None, true, 12.0, 0xfe3a8380f9956c5c),
+    (OutputFormat::WAV16, None, true, -12.0, 0xd35f81f121a82cc3),
+    (OutputFormat::WAV16, None, false, 12.0, 0x72c8e182e02a637c),
+    (
+        OutputFormat::WAV16,
         Some(44100),
         true,
         12.0,
         0x13f875024606d04a,
     ),
     (
-        SampleFormat::Wav16,
+        OutputFormat::WAV16,
         Some(44100),
         false,
         12.0,
         0x9ca3327c7f1bbb77,
     ),
-    (SampleFormat::Wav24, None, true, 12.0, 0x22a8581a7477f27d),
-    (SampleFormat::Wav24, None, true, -12.0, 0xe5a5881c4e31099b),
-    (SampleFormat::Wav24, None, false, 12.0, 0xf3569dc678862f44),
+    (OutputFormat::WAV24, None, true, 12.0, 0x22a8581a7477f27d),
+    (OutputFormat::WAV24, None, true, -12.0, 0xe5a5881c4e31099b),
+    (OutputFormat::WAV24, None, false, 12.0, 0xf3569dc678862f44),
     (
-        SampleFormat::Wav24,
+        OutputFormat::WAV24,
         Some(44100),
         true,
         12.0,
         0xaff9e5c3f30c52fd,
     ),
     (
-        SampleFormat::Wav24,
+        OutputFormat::WAV24,
         Some(44100),
         false,
         12.0,
         0x60a10bcc281f49d3,
     ),
-    (SampleFormat::Flac16, None, true, 12.0, 0x4040ea2c30177aec),
-    (SampleFormat::Flac16, None, true, -12.0, 0xc4b065088984e786),
-    (SampleFormat::Flac16, None, false, 12.0, 0xa4c8101a453a5dd8),
+    (OutputFormat::FLAC16, None, true, 12.0, 0x4040ea2c30177aec),
+    (OutputFormat::FLAC16, None, true, -12.0, 0xc4b065088984e786),
+    (OutputFormat::FLAC16, None, false, 12.0, 0xa4c8101a453a5dd8),
     (
-        SampleFormat::Flac16,
+        OutputFormat::FLAC16,
         Some(44100),
         true,
         12.0,
         0x7bf02617a9b4f884,
     ),
     (
-        SampleFormat::Flac16,
+        OutputFormat::FLAC16,
         Some(44100),
         false,
         12.0,
         0x68a8eec838ff589d,
     ),
-    (SampleFormat::Flac24, None, true, 12.0, 0x046bf53112f57636),
-    (SampleFormat::Flac24, None, true, -12.0, 0x6d65d2ab9ae33599),
-    (SampleFormat::Flac24, None, false, 12.0, 0x81308a2fec805a19),
+    (OutputFormat::FLAC24, None, true, 12.0, 0x046bf53112f57636),
+    (OutputFormat::FLAC24, None, true, -12.0, 0x6d65d2ab9ae33599),
+    (OutputFormat::FLAC24, None, false, 12.0, 0x81308a2fec805a19),
     (
-        SampleFormat::Flac24,
+        OutputFormat::FLAC24,
         Some(44100),
         true,
         12.0,
         0x3b0622e4e68c0834,
     ),
     (
-        SampleFormat::Flac24,
+        OutputFormat::FLAC24,
         Some(44100),
         false,
         12.0,
@@ -223,12 +243,7 @@ fn the_trim_writes_what_the_two_pass_export_wrote() {
     let dir = tempfile::tempdir().unwrap();
     let print = std::env::var_os("STEMDECK_PRINT_HASHES").is_some();
     let mut failures = Vec::new();
-    for format in [
-        SampleFormat::Wav16,
-        SampleFormat::Wav24,
-        SampleFormat::Flac16,
-        SampleFormat::Flac24,
-    ] {
+    for format in OutputFormat::ALL {
         for rate in [None, Some(44_100)] {
             for full in [true, false] {
                 // +12 dB clips every file; -12 dB is the quiet case (no trim).
@@ -242,12 +257,14 @@ fn the_trim_writes_what_the_two_pass_export_wrote() {
                     let report =
                         export_delivery(&s, &opts, &delivery, &|_| {}, &AtomicBool::new(false))
                             .unwrap();
-                    assert_eq!(report.trim.gain_db == 0.0, gain < 0.0, "{:?}", report.trim);
+                    let trimmed = gain > 0.0 && format.is_integer();
+                    assert_eq!(report.trim.gain_db != 0.0, trimmed, "{:?}", report.trim);
                     assert!(report.files.iter().all(|f| f.clipped == 0));
                     let got = digest(&report);
                     if print {
                         println!(
-                            "    (SampleFormat::{format:?}, {rate:?}, {full}, {gain:.1}, {got:#018x}),"
+                            "    (OutputFormat::{}, {rate:?}, {full}, {gain:.1}, {got:#018x}),",
+                            format.id().to_uppercase()
                         );
                     }
                     let want = RECORDED
@@ -274,8 +291,8 @@ fn cancel_while_trimming_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let s = session(dir.path(), 12.0);
     for (format, rate, full) in [
-        (SampleFormat::Wav24, None, true),
-        (SampleFormat::Flac16, Some(44_100), false),
+        (OutputFormat::WAV24, None, true),
+        (OutputFormat::FLAC16, Some(44_100), false),
     ] {
         let out = dir.path().join("cancelled");
         let (opts, delivery) = options(&out, format, rate, full);

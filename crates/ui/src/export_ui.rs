@@ -12,8 +12,8 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, bounded};
 use stemdeck_export::naming::stems_folder_name;
 use stemdeck_export::{
-    DeliveryOptions, ExportError, ExportOptions, ExportReport, Progress, SAMPLE_RATES,
-    SampleFormat, Stage, TRIM_TARGET_DBFS, TrimMode, planned_files,
+    DeliveryOptions, ExportError, ExportOptions, ExportReport, OutputFormat, Progress,
+    SAMPLE_RATES, Stage, TRIM_TARGET_DBFS, TrimMode, planned_files,
 };
 use stemdeck_session::units::level_db;
 use stemdeck_session::{EffectsMode, ExportSettings};
@@ -439,11 +439,11 @@ impl StemdeckApp {
                 ui.end_row();
 
                 let label = ui.label("Format");
-                let current = SampleFormat::from_id(&s.format).unwrap_or(SampleFormat::Wav24);
+                let current = OutputFormat::from_id(&s.format).unwrap_or(OutputFormat::WAV24);
                 egui::ComboBox::from_id_salt("format")
                     .selected_text(current.describe())
                     .show_ui(ui, |ui| {
-                        for f in SampleFormat::ALL {
+                        for f in OutputFormat::ALL {
                             if ui.selectable_label(f == current, f.describe()).clicked() {
                                 s.format = f.id().to_owned();
                             }

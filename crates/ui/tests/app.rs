@@ -410,7 +410,7 @@ fn export_options_are_previewed_saved_in_the_session_and_used() {
     h.run_steps(2);
     let report = h.state().export_report().expect("an export report").clone();
     assert_eq!(report.sample_rate, 44_100);
-    assert_eq!(report.format, stemdeck_export::SampleFormat::Flac24);
+    assert_eq!(report.format, stemdeck_export::OutputFormat::FLAC24);
     assert_eq!(report.files.len(), 4 + 1 + 2, "stems, master, two variants");
     for f in &report.files {
         assert_eq!(f.path.extension().unwrap(), "flac");

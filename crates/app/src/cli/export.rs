@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use stemdeck_export::naming::stems_folder_name;
 use stemdeck_export::sheet::format_level;
 use stemdeck_export::{
-    DeliveryOptions, ExportOptions, ExportReport, PlannedFile, Progress, SAMPLE_RATES,
-    SampleFormat, TrimMode, export_delivery, planned_files, settings_for,
+    DeliveryOptions, ExportOptions, ExportReport, OutputFormat, PlannedFile, Progress,
+    SAMPLE_RATES, TrimMode, export_delivery, planned_files, settings_for,
 };
 use stemdeck_session::units::{format_time, level_db};
 use stemdeck_session::{EffectsMode, ExportSettings, Session, UNASSIGNED_NOTE};
@@ -34,8 +34,8 @@ pub struct ExportArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Sample format of the files [default: the session's, else wav24].
-    #[arg(long, value_enum)]
-    format: Option<FormatArg>,
+    #[arg(long, value_parser = format_parser())]
+    format: Option<OutputFormat>,
     /// Sample rate of the files: 44100, 48000, 88200, 96000, or "session" [default: the
     /// session's setting, else the session rate].
     #[arg(long, value_name = "HZ", value_parser = parse_rate)]
@@ -85,25 +85,11 @@ pub struct ExportArgs {
     force: bool,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum FormatArg {
-    Wav16,
-    Wav24,
-    Wav32f,
-    Flac16,
-    Flac24,
-}
-
-impl From<FormatArg> for SampleFormat {
-    fn from(f: FormatArg) -> Self {
-        match f {
-            FormatArg::Wav16 => SampleFormat::Wav16,
-            FormatArg::Wav24 => SampleFormat::Wav24,
-            FormatArg::Wav32f => SampleFormat::Wav32f,
-            FormatArg::Flac16 => SampleFormat::Flac16,
-            FormatArg::Flac24 => SampleFormat::Flac24,
-        }
-    }
+/// `--format`: the ids of the export crate's format table.
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = OutputFormat> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(OutputFormat::ALL.map(OutputFormat::id))
+        .try_map(|id| OutputFormat::from_id(&id).ok_or("not an output format"))
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -164,7 +150,7 @@ fn effective_settings(
         s.out_dir = Some(std::path::absolute(out).unwrap_or_else(|_| out.to_owned()));
     }
     if let Some(f) = args.format {
-        s.format = SampleFormat::from(f).id().to_owned();
+        s.format = f.id().to_owned();
     }
     match args.sample_rate {
         Some(RateArg::Session) => s.sample_rate = None,

@@ -17,7 +17,17 @@ use flacenc::component::{BitRepr as _, Stream, StreamInfo};
 use flacenc::error::Verify as _;
 use flacenc::source::{Context, Fill as _, FrameBuf};
 
+use super::{Block, Container, Encoder};
 use crate::ExportError;
+
+pub(crate) const FLAC: Container = Container {
+    name: "FLAC",
+    extension: "flac",
+    create: |path, sample_rate, sample| {
+        let file = FlacFile::create(path, sample_rate, usize::from(sample.bits()))?;
+        Ok(Box::new(file))
+    },
+};
 
 /// Frames per FLAC frame (flacenc's default, libFLAC's too).
 const BLOCK: usize = 4096;
@@ -170,6 +180,20 @@ impl FlacFile {
             out.get_ref().sync_all()
         };
         rewrite().map_err(|e| io_err(&path, e))
+    }
+}
+
+impl Encoder for FlacFile {
+    fn write(&mut self, block: Block<'_>) -> Result<(), ExportError> {
+        match block {
+            Block::Int(samples) => self.write_interleaved(samples),
+            // The table pairs FLAC with integer sample types only.
+            Block::Float(_) => Err(flac_err(&self.path, "FLAC stores integer samples only")),
+        }
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), ExportError> {
+        FlacFile::finish(*self)
     }
 }
 
