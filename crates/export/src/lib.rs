@@ -2,29 +2,45 @@
 //! same length and starting at sample 0, plus the master and the mix variants if asked,
 //! and the song information sheet — a delivery a producer can send as it is.
 //!
-//! - [`naming`]: the stem folder and file names (template, safe on every OS);
-//! - [`format`]: the output formats (container × sample type) and their encoders;
-//! - [`writer`]: one output file: conversion to the sample type, TPDF dither, peak,
+//! One module per step, dependencies running one way (delivery → render → null → plan
+//! → options; report ← sheet ← pdf):
+//! - `options`: what to export ([`ExportOptions`], [`DeliveryOptions`]);
+//! - `plan`: every file, its name and source, decided before any audio;
+//! - `delivery`: [`export_delivery`]: checks, the render, the sheet, the renames;
+//! - `render`: the passes over the decoded tracks: the mix kernel, rate conversion,
+//!   loudness, the common trim;
+//! - `null`: the null test (the stems summed against the master) and its verdict;
+//! - `report`: [`Progress`] while it runs, [`ExportReport`] when done;
+//! - [`format`](mod@format): the output formats (container × sample type) and their encoders;
+//! - [`writer`]: one output file: sample conversion, TPDF dither, peaks,
 //!   temp-then-rename;
-//! - [`render`]: streams every track through the shared mix kernel block by block, with
-//!   rate conversion, loudness metering, the common trim and the null test;
+//! - [`naming`]: the stem folder and file names (template, safe on every OS);
 //! - [`sheet`]: the song information sheet (JSON), and its PDF.
 
+mod delivery;
 mod error;
 pub mod format;
 pub mod naming;
+mod null;
+mod options;
 mod pdf;
-pub mod render;
+mod plan;
+mod render;
+mod report;
 pub mod sheet;
 mod true_peak;
 pub mod writer;
 
+pub use delivery::{export, export_delivery};
 pub use error::ExportError;
 pub use format::{OutputFormat, SampleType};
-pub use render::{
-    BLOCK_FRAMES, DeliveryOptions, ExportOptions, ExportReport, FileKind, FileReport, NullSource,
-    NullTest, PlannedFile, Progress, SAMPLE_RATES, Stage, TRIM_TARGET_DBFS, TrimReport, export,
-    export_delivery, planned_files, settings_for, sheet_base_name,
+pub use options::{
+    BLOCK_FRAMES, DeliveryOptions, ExportOptions, SAMPLE_RATES, TRIM_TARGET_DBFS, settings_for,
+};
+pub use plan::{planned_files, sheet_base_name};
+pub use report::{
+    ExportReport, FileKind, FileReport, NullSource, NullTest, PlannedFile, Progress, Stage,
+    TrimReport,
 };
 pub use stemdeck_session::TrimMode;
 

@@ -7,7 +7,8 @@ use serde::Serialize;
 use stemdeck_session::Session;
 use stemdeck_session::units::{format_time, level_db};
 
-use crate::render::{ExportReport, FileKind, FileReport, NullSource};
+pub use crate::report::{ChainFacts, ProcessingFacts};
+use crate::report::{ExportReport, FileKind, FileReport, NullSource, NullTest};
 
 /// The Stemdeck version that made the export.
 pub const STEMDECK_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -123,43 +124,7 @@ pub struct FileFacts {
     pub processing: Option<ProcessingFacts>,
 }
 
-/// Which processing a file includes: "dry" (no inserts, no master processing), or the
-/// chains it went through, in order (tracks, stems, master). The master fader and the
-/// common trim apply to every file and are on the sheet's trim line.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ProcessingFacts {
-    pub dry: bool,
-    pub chains: Vec<ChainFacts>,
-}
-
-/// One effect chain a file went through.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ChainFacts {
-    /// "track \"Kick\"", "stem \"Drums\"" or "master".
-    pub on: String,
-    /// Effect labels in processing order; a bypassed one ends in " (bypassed)".
-    pub effects: Vec<String>,
-}
-
-impl ProcessingFacts {
-    /// One line for people: "dry", "no effects", or
-    /// "track \"Kick\": EQ, Compressor; stem \"Drums\": Reverb; master: Limiter".
-    pub fn describe(&self) -> String {
-        if self.dry {
-            return "dry".to_owned();
-        }
-        if self.chains.is_empty() {
-            return "no effects".to_owned();
-        }
-        self.chains
-            .iter()
-            .map(|c| format!("{}: {}", c.on, c.effects.join(", ")))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-}
-
-fn null_facts(n: &crate::render::NullTest) -> NullFacts {
+fn null_facts(n: &NullTest) -> NullFacts {
     NullFacts {
         compared: n.source,
         residual_peak_dbfs: db2(n.residual_peak).map(|d| (d * 10.0).round() / 10.0),

@@ -1,4 +1,4 @@
-//! Output formats: a container (how the file is laid out: [`wav`], [`flac`]) with a
+//! Output formats: a container (how the file is laid out: `wav`, `flac`) with a
 //! sample type (how each sample is stored: 16-bit dithered, 24-bit, 32-bit float),
 //! behind one [`Encoder`] interface (write a block, finish), and the one table,
 //! [`OutputFormat::ALL`], that the command line, the options window and the session's
