@@ -41,6 +41,29 @@ impl StereoBuf {
     pub fn capacity(&self) -> usize {
         self.left.len().min(self.right.len())
     }
+
+    /// The first `frames` frames of both channels, set to silence; `None` beyond the
+    /// capacity.
+    pub fn silence(&mut self, frames: usize) -> Option<(&mut [f32], &mut [f32])> {
+        let (Some(l), Some(r)) = (self.left.get_mut(..frames), self.right.get_mut(..frames)) else {
+            return None;
+        };
+        l.fill(0.0);
+        r.fill(0.0);
+        Some((l, r))
+    }
+}
+
+/// `master` = the sum of `stems` over the first `frames` frames, added in order: the
+/// kernel's own order, so the same bits as the master it mixes.
+pub fn sum_stems(stems: &[StereoBuf], master: &mut StereoBuf, frames: usize) {
+    let Some((ml, mr)) = master.silence(frames) else {
+        return;
+    };
+    for stem in stems {
+        add(ml, &stem.left);
+        add(mr, &stem.right);
+    }
 }
 
 /// Per-channel gains of a mono track at `pan` (-1 .. +1).
@@ -132,14 +155,9 @@ pub fn mix_block_with(
     inserts: &mut impl Inserts,
 ) {
     let frames = frames.min(master.capacity());
-    let (Some(ml), Some(mr)) = (
-        master.left.get_mut(..frames),
-        master.right.get_mut(..frames),
-    ) else {
+    let Some((ml, mr)) = master.silence(frames) else {
         return;
     };
-    ml.fill(0.0);
-    mr.fill(0.0);
     let same_shape = from.stems.len() == to.stems.len()
         && from
             .stems
@@ -153,11 +171,9 @@ pub fn mix_block_with(
             stem_to
         };
         let n = frames.min(out.capacity());
-        let (Some(sl), Some(sr)) = (out.left.get_mut(..n), out.right.get_mut(..n)) else {
+        let Some((sl, sr)) = out.silence(n) else {
             continue;
         };
-        sl.fill(0.0);
-        sr.fill(0.0);
         for (j, t_to) in stem_to.tracks.iter().enumerate() {
             let t_from = stem_from.tracks.get(j).unwrap_or(t_to);
             let Some(input) = inputs.get(t_to.track) else {
@@ -195,12 +211,8 @@ pub fn mix_block_with(
         inserts.process_stem(i, sl, sr);
         scale(sl, stem_from.gain, stem_to.gain);
         scale(sr, stem_from.gain, stem_to.gain);
-        for (m, s) in ml.iter_mut().zip(sl.iter()) {
-            *m += *s;
-        }
-        for (m, s) in mr.iter_mut().zip(sr.iter()) {
-            *m += *s;
-        }
+        add(ml, sl);
+        add(mr, sr);
     }
 }
 

@@ -9,7 +9,7 @@
 //! The processed master is then the sum of the processed stems, summed in the kernel's
 //! order, so the stems add up to it exactly, bit for bit in the float mix.
 
-use stemdeck_audio::kernel::StereoBuf;
+use stemdeck_audio::kernel::{StereoBuf, sum_stems};
 use stemdeck_session::Master;
 use stemdeck_session::effects::{Effect, EffectKind};
 
@@ -301,18 +301,7 @@ impl MasterBus {
             at += n;
         }
         // The master is the sum of the processed stems, in the kernel's order.
-        let (Some(ml), Some(mr)) = (
-            master.left.get_mut(..frames),
-            master.right.get_mut(..frames),
-        ) else {
-            return;
-        };
-        ml.fill(0.0);
-        mr.fill(0.0);
-        for stem in stems.iter() {
-            ml.iter_mut().zip(&stem.left).for_each(|(m, s)| *m += *s);
-            mr.iter_mut().zip(&stem.right).for_each(|(m, s)| *m += *s);
-        }
+        sum_stems(stems, master, frames);
     }
 
     fn apply_fader(&mut self, stems: &mut [StereoBuf], at: usize, n: usize) {

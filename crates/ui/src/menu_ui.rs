@@ -6,22 +6,11 @@ use crate::app::StemdeckApp;
 impl StemdeckApp {
     /// One menu item for an action: its label, shortcut, tooltip and enabled-ness.
     fn action_item_ui(&mut self, ui: &mut egui::Ui, action: Action) {
-        let mut button = egui::Button::new(action.label());
-        if let Some(s) = action.shortcut() {
-            button = button.shortcut_text(ui.ctx().format_shortcut(&s));
-        }
-        if ui
-            .add_enabled(action.enabled(self), button)
-            .on_hover_text(action.help())
-            .clicked()
-        {
-            let ctx = ui.ctx().clone();
-            self.run_action(&ctx, action);
-        }
+        self.toggle_item_ui(ui, action, false);
     }
 
     /// A menu item for an action that shows or hides a part of the window: ticked
-    /// while shown, with its shortcut.
+    /// while shown (`on`), with its shortcut.
     fn toggle_item_ui(&mut self, ui: &mut egui::Ui, action: Action, on: bool) {
         let mut button = egui::Button::new(action.label()).selected(on);
         if let Some(s) = action.shortcut() {

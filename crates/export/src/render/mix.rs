@@ -3,7 +3,7 @@
 //! variant with its own master bus; and the decoding of the next block.
 
 use rayon::prelude::*;
-use stemdeck_audio::kernel::{StereoBuf, mix_block, mix_block_with};
+use stemdeck_audio::kernel::{StereoBuf, mix_block, mix_block_with, sum_stems};
 use stemdeck_audio::stream::TrackStream;
 use stemdeck_effects::dynamics::LookaheadDelay;
 use stemdeck_effects::{MasterBus, MixInserts};
@@ -13,6 +13,18 @@ use stemdeck_session::{Master, Session};
 use crate::ExportError;
 use crate::options::BLOCK_FRAMES;
 use crate::plan::{Layout, NullGroup, Source};
+
+/// One silent input block per stream (its channels of `BLOCK_FRAMES` frames; nothing
+/// for a track not heard).
+pub(crate) fn input_blocks(streams: &[Option<TrackStream>]) -> Vec<Vec<Vec<f32>>> {
+    streams
+        .iter()
+        .map(|s| match s {
+            Some(s) => vec![vec![0.0; BLOCK_FRAMES]; s.channels()],
+            None => Vec::new(),
+        })
+        .collect()
+}
 
 /// Decode the next `n` frames of every stream into its input block, in parallel.
 pub(crate) fn decode_block(
@@ -188,13 +200,7 @@ impl Mixer {
         }
         let effects = session.has_effects();
         let zeros = if effects {
-            streams
-                .iter()
-                .map(|s| match s {
-                    Some(s) => vec![vec![0.0; BLOCK_FRAMES]; s.channels()],
-                    None => Vec::new(),
-                })
-                .collect()
+            input_blocks(streams)
         } else {
             Vec::new()
         };
@@ -220,8 +226,6 @@ impl Mixer {
                 (VariantStems::Reuse(heard), Some(wet)) => {
                     // The stems plan's stems before its bus, silenced where the variant
                     // does not hear them, summed as the kernel sums them.
-                    let (ml, mr) = (&mut v.mix.master.left, &mut v.mix.master.right);
-                    ml.iter_mut().chain(mr.iter_mut()).for_each(|x| *x = 0.0);
                     for ((dst, src), on) in v.mix.stems.iter_mut().zip(&wet.stems).zip(heard) {
                         for (d, s) in [(&mut dst.left, &src.left), (&mut dst.right, &src.right)] {
                             let (Some(d), Some(s)) = (d.get_mut(..n), s.get(..n)) else {
@@ -233,12 +237,8 @@ impl Mixer {
                                 d.fill(0.0);
                             }
                         }
-                        for (m, s) in [(&mut *ml, &dst.left), (&mut *mr, &dst.right)] {
-                            m.iter_mut()
-                                .zip(s.iter().take(n))
-                                .for_each(|(m, s)| *m += *s);
-                        }
                     }
+                    sum_stems(&v.mix.stems, &mut v.mix.master, n);
                 }
                 _ => v.mix.mix(vplan, inputs, n),
             }

@@ -58,7 +58,7 @@ use crate::report::{
 use crate::true_peak::TruePeakMeter;
 use crate::writer::{PendingFile, StemWriter, temp_path_for};
 use chain::{Chain, loudness_meter};
-use mix::{Mixer, SourceBufs, decode_block};
+use mix::{Mixer, SourceBufs, decode_block, input_blocks};
 use spill::Spill;
 
 /// Open every track that is heard in a stem or a variant, in parallel (opening may
@@ -397,17 +397,8 @@ impl Job<'_> {
 
         // Two sets of input blocks: while block k is mixed, converted, measured and
         // written from one, block k+1 is decoded into the other (see `decode_block`).
-        let new_inputs = || -> Vec<Vec<Vec<f32>>> {
-            streams
-                .iter()
-                .map(|s| match s {
-                    Some(s) => vec![vec![0.0; BLOCK_FRAMES]; s.channels()],
-                    None => Vec::new(),
-                })
-                .collect()
-        };
-        let mut inputs = new_inputs();
-        let mut next_inputs = new_inputs();
+        let mut inputs = input_blocks(streams);
+        let mut next_inputs = input_blocks(streams);
         let mut mixer = Mixer::new(self.session, layout, streams)?;
         // The look-ahead of the effects: that many more frames are mixed, and dropped
         // from the start of every output, so every file still starts at sample 0.
