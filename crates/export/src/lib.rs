@@ -6,10 +6,14 @@
 //! - [`writer`]: one output file: WAV or FLAC, TPDF dither, peak, temp-then-rename;
 //! - [`render`]: streams every track through the shared mix kernel block by block, with
 //!   rate conversion, loudness metering, the common trim and the null test;
-//! - [`sheet`]: the song information sheet (JSON), and its PDF.
+//! - [`sheet`]: the song information sheet (JSON), and its PDF;
+//! - [`job`]: a session's saved settings as the options of a run ([`options_for`]), and
+//!   the export on its own thread with progress, ETA, cancel and result ([`ExportJob`]):
+//!   what the command line and the app both run.
 
 mod error;
 mod flac;
+pub mod job;
 pub mod naming;
 mod pdf;
 pub mod render;
@@ -18,6 +22,7 @@ mod true_peak;
 pub mod writer;
 
 pub use error::ExportError;
+pub use job::{ExportJob, JobStatus, SettingsError, options_for};
 pub use render::{
     BLOCK_FRAMES, DeliveryOptions, ExportOptions, ExportReport, FileKind, FileReport, NullSource,
     NullTest, PlannedFile, Progress, SAMPLE_RATES, Stage, TRIM_TARGET_DBFS, TrimReport, export,
