@@ -15,11 +15,15 @@
 //! - [`writer`]: one output file: sample conversion, TPDF dither, peaks,
 //!   temp-then-rename;
 //! - [`naming`]: the stem folder and file names (template, safe on every OS);
-//! - [`sheet`]: the song information sheet (JSON), and its PDF.
+//! - [`sheet`]: the song information sheet (JSON), and its PDF;
+//! - [`job`]: a session's saved settings as the options of a run ([`options_for`]), and
+//!   the export on its own thread with progress, ETA, cancel and result ([`ExportJob`]):
+//!   what the command line and the app both run.
 
 mod delivery;
 mod error;
 pub mod format;
+pub mod job;
 pub mod naming;
 mod null;
 mod options;
@@ -34,6 +38,7 @@ pub mod writer;
 pub use delivery::{export, export_delivery};
 pub use error::ExportError;
 pub use format::{OutputFormat, SampleType};
+pub use job::{ExportJob, JobStatus, SettingsError, options_for};
 pub use options::{
     BLOCK_FRAMES, DeliveryOptions, ExportOptions, SAMPLE_RATES, TRIM_TARGET_DBFS, settings_for,
 };

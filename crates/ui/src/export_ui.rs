@@ -1,33 +1,18 @@
 //! One-click export: the Export button runs the whole delivery (stems, master, variants,
-//! song information sheet, null test) on a worker thread with the settings saved in the
-//! session, while the UI and playback carry on. Results come back over a crossbeam
-//! channel. A progress bar with stage and ETA, Cancel, a headroom prompt when a file
-//! would clip (one common trim, never per-stem normalising), a summary with the levels
-//! and the null test, and the "Export options" window with a live preview of the names.
+//! song information sheet, null test) as an [`ExportJob`] (its own thread) with the
+//! settings saved in the session, while the UI and playback carry on. A progress bar
+//! with stage and ETA, Cancel, a headroom prompt when a file would clip (one common
+//! trim, never per-stem normalising), a summary with the levels and the null test, and
+//! the "Export options" window with a live preview of the names.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::time::Instant;
-
-use crossbeam_channel::{Receiver, bounded};
-use stemdeck_export::naming::stems_folder_name;
 use stemdeck_export::{
-    DeliveryOptions, ExportError, ExportOptions, ExportReport, OutputFormat, Progress,
-    SAMPLE_RATES, Stage, TRIM_TARGET_DBFS, TrimMode, planned_files,
+    DeliveryOptions, ExportError, ExportJob, ExportOptions, ExportReport, OutputFormat,
+    SAMPLE_RATES, SettingsError, Stage, TRIM_TARGET_DBFS, TrimMode, options_for, planned_files,
 };
 use stemdeck_session::units::level_db;
 use stemdeck_session::{EffectsMode, ExportSettings};
 
 use crate::app::{Level, StemdeckApp};
-
-struct Job {
-    done: Arc<AtomicU64>,
-    total: Arc<AtomicU64>,
-    stage: Arc<AtomicU8>,
-    cancel: Arc<AtomicBool>,
-    rx: Receiver<Result<ExportReport, ExportError>>,
-    started: Instant,
-}
 
 /// A question the export asks before it writes anything.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,7 +28,7 @@ pub enum ExportPrompt {
 #[derive(Default)]
 pub struct ExportState {
     pub show_options: bool,
-    job: Option<Job>,
+    job: Option<ExportJob>,
     pub last_report: Option<ExportReport>,
     pub show_summary: bool,
     pub prompt: Option<ExportPrompt>,
@@ -60,22 +45,6 @@ impl ExportState {
 struct RunOverrides {
     force: bool,
     trim: bool,
-}
-
-fn stage_code(stage: Stage) -> u8 {
-    match stage {
-        Stage::Render => 0,
-        Stage::Trim => 1,
-        Stage::Verify => 2,
-    }
-}
-
-fn stage_from_code(code: u8) -> Stage {
-    match code {
-        1 => Stage::Trim,
-        2 => Stage::Verify,
-        _ => Stage::Render,
-    }
 }
 
 /// The effects choice as the options window says it.
@@ -107,25 +76,13 @@ impl StemdeckApp {
     /// The export options for the open session, from its saved settings.
     fn export_options(&self) -> Option<(ExportOptions, DeliveryOptions)> {
         let doc = self.doc.as_ref()?;
-        let default_dir = doc.base_dir.join(stems_folder_name(&doc.session.song));
-        let settings = &doc.session.export;
-        let opts = ExportOptions::from_settings(settings, default_dir).ok()?;
-        Some((opts, DeliveryOptions::from_settings(settings)))
+        options_for(&doc.session, &doc.session.export, &doc.base_dir, false).ok()
     }
 
     /// The progress of the running export: fraction done and the pass it is in.
     pub fn export_progress(&self) -> Option<(f32, Stage)> {
-        let job = self.export.job.as_ref()?;
-        let (done, total) = (
-            job.done.load(Ordering::Relaxed),
-            job.total.load(Ordering::Relaxed),
-        );
-        let f = if total > 0 {
-            (done as f64 / total as f64) as f32
-        } else {
-            0.0
-        };
-        Some((f, stage_from_code(job.stage.load(Ordering::Relaxed))))
+        let status = self.export.job.as_ref()?.status();
+        Some((status.fraction as f32, status.stage))
     }
 
     /// Export now with the session's saved settings, on a worker thread.
@@ -139,57 +96,28 @@ impl StemdeckApp {
         }
         self.export.prompt = None;
         let Some(doc) = self.doc.as_ref() else { return };
-        if let Err(e) = doc.session.export.check() {
-            self.notify(Level::Error, format!("Export settings: {e}"));
-            return;
-        }
-        let session = doc.session.clone();
-        let Some((mut opts, mut delivery)) = self.export_options() else {
-            let format = doc.session.export.format.clone();
-            self.notify(
-                Level::Error,
-                format!("Export settings: unknown format \"{format}\""),
-            );
-            return;
-        };
-        opts.force = run.force;
+        let mut settings = doc.session.export.clone();
         if run.trim {
-            delivery.trim = TrimMode::Auto;
+            settings.trim = TrimMode::Auto;
         }
-        let done = Arc::new(AtomicU64::new(0));
-        let total = Arc::new(AtomicU64::new(0));
-        let stage = Arc::new(AtomicU8::new(0));
-        let cancel = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = bounded(1);
-        let (d, t, st, c) = (
-            Arc::clone(&done),
-            Arc::clone(&total),
-            Arc::clone(&stage),
-            Arc::clone(&cancel),
-        );
-        let spawned = std::thread::Builder::new()
-            .name("stemdeck-export".into())
-            .spawn(move || {
-                let progress = |p: Progress| {
-                    t.store(p.total_frames, Ordering::Relaxed);
-                    d.store(p.done_frames, Ordering::Relaxed);
-                    st.store(stage_code(p.stage), Ordering::Relaxed);
-                };
-                let result =
-                    stemdeck_export::export_delivery(&session, &opts, &delivery, &progress, &c);
-                tx.send(result).ok();
-            });
-        match spawned {
-            Ok(_) => {
-                self.export.job = Some(Job {
-                    done,
-                    total,
-                    stage,
-                    cancel,
-                    rx,
-                    started: Instant::now(),
-                })
+        let (opts, delivery) = match options_for(&doc.session, &settings, &doc.base_dir, run.force)
+        {
+            Ok(options) => options,
+            Err(SettingsError::Invalid(e)) => {
+                self.notify(Level::Error, format!("Export settings: {e}"));
+                return;
             }
+            Err(SettingsError::Format(_)) => {
+                let format = settings.format;
+                self.notify(
+                    Level::Error,
+                    format!("Export settings: unknown format \"{format}\""),
+                );
+                return;
+            }
+        };
+        match ExportJob::start(doc.session.clone(), opts, delivery) {
+            Ok(job) => self.export.job = Some(job),
             Err(e) => self.notify(Level::Error, format!("Cannot start the export: {e}")),
         }
     }
@@ -201,23 +129,22 @@ impl StemdeckApp {
 
     pub fn cancel_export(&mut self) {
         if let Some(job) = &self.export.job {
-            job.cancel.store(true, Ordering::Relaxed);
+            job.cancel();
         }
     }
 
     /// Block until the running export (if any) ends — for tests and scripted use.
     pub fn wait_for_export(&mut self) {
-        if let Some(job) = &self.export.job
-            && let Ok(result) = job.rx.recv()
-        {
-            self.export.job = None;
-            self.finish_export(result);
+        if let Some(job) = self.export.job.take() {
+            self.finish_export(job.wait());
         }
     }
 
     pub(crate) fn poll_export(&mut self) {
-        let Some(job) = &self.export.job else { return };
-        let Ok(result) = job.rx.try_recv() else {
+        let Some(job) = &mut self.export.job else {
+            return;
+        };
+        let Some(result) = job.try_result() else {
             return;
         };
         self.export.job = None;
@@ -288,19 +215,14 @@ impl StemdeckApp {
 
     /// Progress with stage, ETA and Cancel, in the transport bar while an export runs.
     pub(crate) fn export_progress_ui(&mut self, ui: &mut egui::Ui) {
-        let Some((f, stage)) = self.export_progress() else {
+        let Some(status) = self.export.job.as_ref().map(ExportJob::status) else {
             return;
         };
-        let elapsed = self
-            .export
-            .job
-            .as_ref()
-            .map_or(0.0, |j| j.started.elapsed().as_secs_f32());
-        let eta = if f > 0.02 {
-            format!(" · {:.0} s left", (elapsed / f - elapsed).max(0.0))
-        } else {
-            String::new()
-        };
+        let (f, stage) = (status.fraction as f32, status.stage);
+        let eta = status
+            .eta
+            .map(|eta| format!(" · {:.0} s left", eta.as_secs_f32()))
+            .unwrap_or_default();
         if ui
             .button("Cancel")
             .on_hover_text("Stop the export; no files are left behind")

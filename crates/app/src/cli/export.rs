@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use stemdeck_export::naming::stems_folder_name;
 use stemdeck_export::sheet::format_level;
 use stemdeck_export::{
-    DeliveryOptions, ExportOptions, ExportReport, OutputFormat, PlannedFile, Progress,
-    SAMPLE_RATES, TrimMode, export_delivery, planned_files, settings_for,
+    DeliveryOptions, ExportJob, ExportOptions, ExportReport, JobStatus, OutputFormat, PlannedFile,
+    SAMPLE_RATES, SettingsError, TrimMode, options_for, planned_files, settings_for,
 };
 use stemdeck_session::units::{format_time, level_db};
 use stemdeck_session::{EffectsMode, ExportSettings, Session, UNASSIGNED_NOTE};
@@ -250,14 +250,16 @@ fn prepare(args: &ExportArgs, input: &Path, loaded: &Loaded, out: Out<'_>) -> an
         .clone()
         .unwrap_or_else(|| input.to_owned());
     let settings = effective_settings(&session.export, args, out.as_deref());
-    if let Err(message) = settings.check() {
-        anyhow::bail!("{}: {message}", where_from.display());
-    }
-    let default_dir = loaded.base_dir.join(stems_folder_name(&session.song));
-    let mut opts = ExportOptions::from_settings(&settings, default_dir)
-        .with_context(|| format!("{}: the export settings", where_from.display()))?;
-    opts.force = args.force;
-    let delivery = DeliveryOptions::from_settings(&settings);
+    let (opts, delivery) = match options_for(&session, &settings, &loaded.base_dir, args.force) {
+        Ok(options) => options,
+        Err(SettingsError::Invalid(message)) => {
+            anyhow::bail!("{}: {message}", where_from.display())
+        }
+        Err(SettingsError::Format(e)) => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("{}: the export settings", where_from.display())));
+        }
+    };
     let planned = planned_files(&session, &opts, &delivery)
         .with_context(|| format!("export of {} failed", input.display()))?;
 
@@ -302,6 +304,34 @@ fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
     cancel
 }
 
+/// How often the progress bar follows a running export (indicatif draws at 20 Hz).
+const PROGRESS_EVERY: Duration = Duration::from_millis(50);
+
+/// Export `song` (read from `input`) on its job's thread and wait for the report,
+/// showing the progress with `show` (from the first block on) and cancelling when
+/// `cancel` is set (Ctrl-C).
+fn run_job(
+    song: Song,
+    input: &Path,
+    cancel: &AtomicBool,
+    show: impl Fn(&JobStatus),
+) -> anyhow::Result<ExportReport> {
+    let failed = || format!("export of {} failed", input.display());
+    let mut job = ExportJob::start(song.session, song.opts, song.delivery).with_context(failed)?;
+    loop {
+        if let Some(result) = job.wait_timeout(PROGRESS_EVERY) {
+            return result.with_context(failed);
+        }
+        if cancel.load(Ordering::Relaxed) {
+            job.cancel();
+        }
+        let status = job.status();
+        if status.total_frames > 0 {
+            show(&status);
+        }
+    }
+}
+
 fn progress_bar(template: &str) -> ProgressBar {
     ProgressBar::new(0).with_style(
         ProgressStyle::with_template(template)
@@ -328,20 +358,14 @@ fn run_one(args: &ExportArgs, input: &Path) -> anyhow::Result<()> {
 
     let cancel = cancel_on_ctrl_c();
     let bar = progress_bar("{spinner} {msg:9} [{bar:40}] {percent:>3}%  {elapsed} (ETA {eta})");
-    let on_progress = |p: Progress| {
+    let on_progress = |p: &JobStatus| {
         bar.set_message(p.stage.describe());
         bar.set_length(p.total_frames);
         bar.set_position(p.done_frames);
     };
-    let result = export_delivery(
-        &song.session,
-        &song.opts,
-        &song.delivery,
-        &on_progress,
-        &cancel,
-    );
+    let result = run_job(song, input, &cancel, on_progress);
     bar.finish_and_clear();
-    let report = result.with_context(|| format!("export of {} failed", input.display()))?;
+    let report = result?;
     print_report(&report);
     for null in [&report.null_test, &report.dry_null_test]
         .into_iter()
@@ -537,18 +561,12 @@ fn run_batch(args: &ExportArgs) -> anyhow::Result<()> {
                     println!("Song {}/{total}: {name} ({})", i + 1, input.display());
                     print_unassigned(&song);
                 });
-                let on_progress = |p: Progress| {
+                let on_progress = |p: &JobStatus| {
                     bar.set_message(format!("{}/{total} {}", i + 1, p.stage.describe()));
                     let done = SHARE * p.done_frames.min(p.total_frames) / p.total_frames.max(1);
                     bar.set_position(base + done);
                 };
-                let result = export_delivery(
-                    &song.session,
-                    &song.opts,
-                    &song.delivery,
-                    &on_progress,
-                    &cancel,
-                );
+                let result = run_job(song, input, &cancel, on_progress);
                 match result {
                     Ok(report) => {
                         bar.suspend(|| print_report(&report));
@@ -579,8 +597,6 @@ fn run_batch(args: &ExportArgs) -> anyhow::Result<()> {
                         }
                     }
                     Err(e) => {
-                        let e = anyhow::Error::new(e)
-                            .context(format!("export of {} failed", input.display()));
                         let message = crate::one_line(&e);
                         bar.suspend(|| eprintln!("stemdeck: error: {message}"));
                         Outcome::Failed(message)
