@@ -18,7 +18,12 @@ use stemdeck_export::writer::{PendingFile, StemWriter};
 use stemdeck_export::{BLOCK_FRAMES, FileKind as SheetKind, NullSource};
 use stemdeck_session::units::format_time;
 
-use crate::{CheckError, CheckOptions, FileCheck, FileKind, Report, check, describe_frames};
+use crate::driver::{CheckOptions, check};
+use crate::error::CheckError;
+use crate::null::null_test;
+use crate::report::{FileCheck, FileKind, Report};
+use crate::text::describe_frames;
+use crate::thresholds::ALIGN_TOLERANCE_FRAMES;
 
 /// What one file of the copy is and what was done to it.
 #[derive(Clone, Debug, Serialize)]
@@ -94,7 +99,7 @@ pub fn fix(report: &Report, out: &Path) -> Result<FixReport, CheckError> {
     let shift = |f: &FileCheck| -> i64 {
         f.alignment
             .as_ref()
-            .filter(|a| a.reliable && a.offset_samples.abs() > crate::ALIGN_TOLERANCE_FRAMES)
+            .filter(|a| a.reliable && a.offset_samples.abs() > ALIGN_TOLERANCE_FRAMES)
             .map_or(0, |a| a.offset_samples)
     };
     let frames = files
@@ -205,7 +210,7 @@ pub fn fix(report: &Report, out: &Path) -> Result<FixReport, CheckError> {
                 .filter(|(f, _)| f.kind == FileKind::Stem)
                 .map(|(_, p)| p.temp_path().to_owned())
                 .collect();
-            Some(crate::null_test(&stems, p.temp_path(), &m.file, rate)?)
+            Some(null_test(&stems, p.temp_path(), &m.file, rate)?)
         }
         None => None,
     };

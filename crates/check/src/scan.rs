@@ -4,10 +4,10 @@
 use std::path::Path;
 
 use stemdeck_audio::AudioError;
-use stemdeck_audio::decode::Decoder;
+use stemdeck_audio::decode::{Decoder, FileInfo};
 use stemdeck_audio::stream::TrackStream;
 
-use crate::CLIP_RUN;
+use crate::thresholds::CLIP_RUN;
 
 const BLOCK: usize = 16_384;
 
@@ -34,13 +34,18 @@ struct Run {
     start: u64,
 }
 
+/// Whether the samples are floating point (their full scale is 1.0, not an integer's).
+pub(crate) fn is_float(info: &FileInfo) -> bool {
+    info.codec.contains("f32") || info.codec.contains("f64")
+}
+
 pub(crate) fn scan(path: &Path, rate: u32) -> Result<Scan, AudioError> {
     let mut dec = Decoder::open(path)?;
     let info = dec.info().clone();
     let ch = info.channels.clamp(1, 2);
     // Full scale as the file can hold it: the largest integer is one LSB under 1.0.
     let full = match info.bits_per_sample {
-        Some(b) if (2..=32).contains(&b) && !crate::is_float(&info) => {
+        Some(b) if (2..=32).contains(&b) && !is_float(&info) => {
             1.0 - 1.0 / (1u64 << (b - 1)) as f32
         }
         _ => 1.0 - 1.0e-6,

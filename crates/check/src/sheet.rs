@@ -4,10 +4,13 @@
 
 use std::path::Path;
 
-use serde::Serialize;
 use serde_json::Value;
 
-use crate::{FileCheck, FileKind, NullTest};
+use crate::report::{FileCheck, FileKind, NullTest};
+
+// The result types live with the rest of the report (a report holds one); their
+// public path stays here.
+pub use crate::report::{SheetCheck, SheetFinding, SheetSays};
 
 /// The end of a sheet's file name, before the extension.
 pub const SHEET_SUFFIX: &str = " - Song Info";
@@ -25,38 +28,6 @@ pub struct FoundSheet {
     pub master_file: Option<String>,
     /// Files the sheet lists as mix variants (not stems).
     pub variant_files: Vec<String>,
-}
-
-/// What the sheet says, and where it disagrees with the files.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct SheetCheck {
-    /// The JSON sheet's file name, if there is one.
-    pub json: Option<String>,
-    /// The PDF sheet's file name, if there is one.
-    pub pdf: Option<String>,
-    pub says: Option<SheetSays>,
-    pub findings: Vec<SheetFinding>,
-    /// Whether it agrees with the files (`None`: no JSON sheet to compare).
-    pub agrees: Option<bool>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct SheetSays {
-    pub title: String,
-    pub sample_rate: Option<u64>,
-    pub bit_depth: Option<u64>,
-    pub frames: Option<u64>,
-    pub length: Option<String>,
-    /// Every file it lists (stems, master, variants).
-    pub files: Vec<String>,
-    pub null_test_passed: Option<bool>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct SheetFinding {
-    /// The file it is about (the sheet itself for song-wide facts).
-    pub file: String,
-    pub message: String,
 }
 
 /// The sheet in `dir`, if any (the first, in name order, when there are several).

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use stemdeck_export::sheet::format_level;
 use stemdeck_session::units::format_time;
 
-use crate::{FileKind, Report, Severity};
+use crate::report::{FileKind, Report, Severity};
 
 impl Report {
     /// The readable report: a table of the files, the null test, the sheet, the
@@ -156,5 +156,15 @@ fn clip(s: &str, n: usize) -> String {
         let mut out: String = s.chars().take(n - 1).collect();
         out.push('…');
         out
+    }
+}
+
+/// "1.000 s" or "300 samples (6.80 ms)".
+pub fn describe_frames(frames: u64, rate: u32) -> String {
+    let ms = frames as f64 * 1000.0 / f64::from(rate.max(1));
+    if ms >= 1000.0 {
+        format!("{:.3} s", ms / 1000.0)
+    } else {
+        format!("{frames} samples ({ms:.2} ms)")
     }
 }

@@ -22,7 +22,7 @@ fn session(dir: &Path, secs: f64) -> Session {
         channels: 1,
         sample_rate: RATE,
         bits_per_sample: 16,
-        sample_format: hound::OutputFormat::Int,
+        sample_format: hound::SampleFormat::Int,
     };
     let frames = (secs * f64::from(RATE)) as u32;
     for (i, (name, hz)) in [("Kick", 60.0), ("Bass", 110.0), ("Vox", 440.0)]
