@@ -1,16 +1,18 @@
-//! The app state and the root `ui`: panels, shortcuts, file handling, notifications.
+//! The app state and the root `ui`: the panels, the engine following the session, and the
+//! background work (files: `files`; notifications and the status line: `notices_ui`).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use stemdeck_engine::{Engine, EngineEvent};
 use stemdeck_session::{StemId, TrackId};
 
-use crate::commands::{SESSION_FILTER, open_filter};
 use crate::document::Document;
 use crate::export_ui::ExportState;
+use crate::files::Pending;
 use crate::help_ui::Windows;
+use crate::notices_ui::{Level, Notice, sentence_body};
 use crate::recovery_ui::RecoveryState;
 use crate::settings::Settings;
 use crate::waveforms::Waveforms;
@@ -42,33 +44,6 @@ pub struct AppOptions {
 pub struct Selection {
     pub tracks: BTreeSet<TrackId>,
     pub stem: Option<StemId>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Level {
-    Info,
-    Warning,
-    Error,
-}
-
-/// A non-blocking notification.
-#[derive(Clone, Debug)]
-pub struct Notice {
-    pub text: String,
-    pub level: Level,
-    pub at: Instant,
-}
-
-/// An action held back by the unsaved-changes prompt.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Pending {
-    Open(Vec<PathBuf>),
-    OpenDialog(bool),
-    /// Quit (the window's close button, File ▸ Quit).
-    Close,
-    NewSession,
-    /// File ▸ Close: the session, not the window.
-    CloseSession,
 }
 
 pub struct StemdeckApp {
@@ -180,157 +155,6 @@ impl StemdeckApp {
         self.waveforms.progress().is_none()
     }
 
-    pub fn notify(&mut self, level: Level, text: impl Into<String>) {
-        let text = text.into();
-        // The same news again refreshes the one shown instead of stacking up.
-        self.notices.retain(|n| n.text != text);
-        self.notices.push(Notice {
-            text,
-            level,
-            at: Instant::now(),
-        });
-    }
-
-    /// Open now, without asking about unsaved changes.
-    pub fn open_now(&mut self, paths: &[PathBuf]) {
-        match stemdeck_audio::import::open(paths) {
-            Ok(opened) => {
-                for p in &opened.problems {
-                    self.notify(Level::Warning, p.to_string());
-                }
-                // Files that load but are damaged (cut short, a crashed recorder's header).
-                for w in opened.warnings() {
-                    self.notify(Level::Warning, w);
-                }
-                let last = opened.session_file.clone().or_else(|| match paths {
-                    [one] => Some(one.clone()),
-                    _ => None,
-                });
-                let doc = Document::new(
-                    opened.session,
-                    opened.session_file,
-                    opened.base_dir,
-                    opened.infos,
-                );
-                self.set_document(doc);
-                if let Some(last) = &last {
-                    self.settings.add_recent(last);
-                }
-                self.offer_check(paths);
-                self.settings.last_session = last;
-                self.settings.save().ok();
-            }
-            Err(e) => self.notify(Level::Error, e.to_string()),
-        }
-    }
-
-    /// Open, asking first when there are unsaved changes.
-    pub fn open(&mut self, paths: Vec<PathBuf>) {
-        if self.doc.as_ref().is_some_and(Document::is_dirty) {
-            self.pending = Some(Pending::Open(paths));
-        } else {
-            self.open_now(&paths);
-        }
-    }
-
-    pub(crate) fn set_document(&mut self, doc: Document) {
-        self.engine = None;
-        self.selection = Selection::default();
-        self.view = Default::default();
-        self.clip_drag = None;
-        self.looping = false;
-        self.loop_region = (0, 0);
-        let lengths: Vec<u64> = doc
-            .infos
-            .iter()
-            .map(|i| {
-                i.as_ref().map_or(0, |i| {
-                    stemdeck_audio::resample::converted_len(
-                        i.frames,
-                        i.sample_rate,
-                        doc.session.sample_rate,
-                    )
-                })
-            })
-            .collect();
-        self.waveforms.load(&doc.session, &lengths);
-        let mut engine = Engine::new(&doc.session);
-        self.audio_problem = None;
-        if self.audio {
-            if let Err(e) = engine.start_output(None) {
-                self.audio_problem = Some(no_output_message(&e.to_string()));
-            }
-        } else {
-            self.audio_problem = Some("Audio output is off.".into());
-        }
-        self.engine = Some(engine);
-        self.doc = Some(doc);
-    }
-
-    /// Save to the session file, or ask where (Save As) when there is none yet.
-    pub fn save(&mut self) {
-        let Some(doc) = self.doc.as_mut() else { return };
-        match doc.path.clone() {
-            Some(path) => self.save_to(path),
-            None => self.save_as(),
-        }
-    }
-
-    pub fn save_as(&mut self) {
-        let Some(doc) = self.doc.as_ref() else { return };
-        let suggested = doc.suggested_path();
-        let mut dialog = rfd::FileDialog::new().add_filter(
-            "Stemdeck session",
-            &crate::commands::dialog_extensions(&SESSION_FILTER),
-        );
-        if let Some(dir) = suggested.parent() {
-            dialog = dialog.set_directory(dir);
-        }
-        if let Some(name) = suggested.file_name() {
-            dialog = dialog.set_file_name(name.to_string_lossy());
-        }
-        if let Some(path) = dialog.save_file() {
-            self.save_to(path);
-        }
-    }
-
-    /// Save to a given file.
-    pub fn save_to(&mut self, path: PathBuf) {
-        let Some(doc) = self.doc.as_mut() else { return };
-        match doc.save_to(&path) {
-            Ok(()) => {
-                self.settings.last_session = Some(path.clone());
-                self.remember_recent(&path);
-                self.notify(Level::Info, format!("Saved {}", path.display()));
-            }
-            Err(e) => self.notify(Level::Error, format!("Not saved: {e}")),
-        }
-    }
-
-    pub(crate) fn open_dialog(&mut self, folder: bool) {
-        if self.doc.as_ref().is_some_and(Document::is_dirty) {
-            self.pending = Some(Pending::OpenDialog(folder));
-            return;
-        }
-        let picked = if folder {
-            rfd::FileDialog::new()
-                .set_title("Open a folder of tracks")
-                .pick_folder()
-                .map(|p| vec![p])
-        } else {
-            rfd::FileDialog::new()
-                .set_title("Open a session, a DAW project or audio files")
-                .add_filter(
-                    "Sessions, projects and audio",
-                    &crate::commands::dialog_extensions(&open_filter()),
-                )
-                .pick_files()
-        };
-        if let Some(paths) = picked {
-            self.open_now(&paths);
-        }
-    }
-
     pub fn undo(&mut self) {
         if let Some(d) = self.doc.as_mut() {
             d.undo();
@@ -397,60 +221,6 @@ impl StemdeckApp {
         });
     }
 
-    /// Files dropped on the window open at once (on a stem lane: audio files join that
-    /// stem); hovering shows where they will go.
-    fn dropped_files_ui(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
-        let dropped: Vec<PathBuf> = ctx.input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect()
-        });
-        if !dropped.is_empty() {
-            let at = ctx.input(|i| i.pointer.latest_pos());
-            self.drop_paths(dropped, at);
-        }
-        let hovering = ctx.input(|i| !i.raw.hovered_files.is_empty());
-        if hovering {
-            let rect = ctx.content_rect();
-            let painter = ctx.layer_painter(egui::LayerId::new(
-                egui::Order::Foreground,
-                egui::Id::unique("drop-overlay"),
-            ));
-            // Over a stem lane, audio files join that stem (see `drop_paths`).
-            let lane = ctx
-                .input(|i| i.pointer.latest_pos())
-                .and_then(|p| self.lane_rects.iter().find(|(_, r)| r.contains(p)))
-                .and_then(|(id, r)| {
-                    let doc = self.doc.as_ref()?;
-                    Some((doc.session.stem(*id)?.name.clone(), *r))
-                });
-            painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(180));
-            let text = match &lane {
-                Some((name, r)) => {
-                    painter.rect_stroke(
-                        *r,
-                        4.0,
-                        egui::Stroke::new(3.0, egui::Color32::WHITE),
-                        egui::StrokeKind::Inside,
-                    );
-                    format!("Drop audio files to add them to {name}")
-                }
-                None => "Drop a folder, audio files or a session to open them".to_owned(),
-            };
-            painter.text(
-                rect.center(),
-                egui::Align2::CENTER_CENTER,
-                text,
-                egui::FontId::proportional(22.0),
-                egui::Color32::WHITE,
-            );
-        }
-    }
-
     /// Keep the engine in step with the session and take its news.
     fn sync_engine(&mut self) {
         let Some(doc) = self.doc.as_ref() else { return };
@@ -490,110 +260,6 @@ impl StemdeckApp {
         for (level, text) in news {
             self.notify(level, text);
         }
-    }
-
-    fn close_request(&mut self, ctx: &egui::Context) {
-        if ctx.input(|i| i.viewport().close_requested())
-            && !self.close_confirmed
-            && self.doc.as_ref().is_some_and(Document::is_dirty)
-        {
-            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
-            self.pending = Some(Pending::Close);
-        }
-    }
-
-    /// The unsaved-changes prompt, for whatever action is pending.
-    fn pending_ui(&mut self, ui: &mut egui::Ui) {
-        let Some(pending) = self.pending.clone() else {
-            return;
-        };
-        let name = self
-            .doc
-            .as_ref()
-            .map(Document::display_name)
-            .unwrap_or_default();
-        let mut choice = None;
-        egui::Modal::new(egui::Id::unique("unsaved-changes")).show(ui.ctx(), |ui| {
-            ui.heading("Unsaved changes");
-            ui.label(format!("Save the changes to \"{name}\" first?"));
-            ui.horizontal(|ui| {
-                if ui.button("Save").clicked() {
-                    choice = Some(0);
-                }
-                if ui.button("Don't save").clicked() {
-                    choice = Some(1);
-                }
-                if ui.button("Cancel").clicked() {
-                    choice = Some(2);
-                }
-            });
-        });
-        let Some(choice) = choice else { return };
-        self.pending = None;
-        if choice == 2 {
-            return;
-        }
-        if choice == 0 {
-            self.save();
-            if self.doc.as_ref().is_some_and(Document::is_dirty) {
-                return; // not saved (cancelled or failed): stay
-            }
-        }
-        if let Some(d) = self.doc.as_mut() {
-            // Dropping the changes: treat the document as clean from here.
-            d.save_to_nowhere();
-        }
-        match pending {
-            Pending::Open(paths) => self.open_now(&paths),
-            Pending::OpenDialog(folder) => self.open_dialog(folder),
-            Pending::Close => {
-                self.close_confirmed = true;
-                ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
-            }
-            Pending::NewSession => self.new_session(),
-            Pending::CloseSession => self.close_session(),
-        }
-    }
-
-    fn notices_ui(&mut self, ui: &mut egui::Ui) {
-        let ttl = Duration::from_secs(8);
-        self.notices.retain(|n| {
-            n.at.elapsed() < ttl || n.level == Level::Error && n.at.elapsed() < ttl * 2
-        });
-        if self.notices.is_empty() {
-            return;
-        }
-        let mut dismiss = None;
-        egui::Area::new(egui::Id::unique("notices"))
-            .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-12.0, -36.0))
-            .order(egui::Order::Foreground)
-            .show(ui.ctx(), |ui| {
-                for (i, n) in self.notices.iter().enumerate().rev().take(5) {
-                    let color = match n.level {
-                        Level::Info => egui::Color32::from_rgb(60, 90, 140),
-                        Level::Warning => egui::Color32::from_rgb(150, 110, 30),
-                        Level::Error => egui::Color32::from_rgb(160, 50, 50),
-                    };
-                    egui::Frame::new()
-                        .fill(color)
-                        .corner_radius(6.0)
-                        .inner_margin(8.0)
-                        .show(ui, |ui| {
-                            ui.set_max_width(420.0);
-                            ui.horizontal(|ui| {
-                                ui.colored_label(egui::Color32::WHITE, &n.text);
-                                if ui.small_button("x").on_hover_text("Dismiss").clicked() {
-                                    dismiss = Some(i);
-                                }
-                            });
-                        });
-                    ui.add_space(4.0);
-                }
-            });
-        if let Some(i) = dismiss {
-            self.notices.remove(i);
-        }
-        ui.ctx().request_repaint_after(Duration::from_millis(500));
     }
 
     /// The whole window.
@@ -702,53 +368,6 @@ impl StemdeckApp {
             ctx.request_repaint_after(stemdeck_engine::CLIP_EDIT_INTERVAL);
         }
     }
-
-    fn status_ui(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            if let Some(doc) = &self.doc {
-                let s = &doc.session;
-                ui.label(format!(
-                    "{} Hz · {} tracks · {} stems · {}",
-                    s.sample_rate,
-                    s.tracks.len(),
-                    s.stems.len(),
-                    stemdeck_session::units::format_minutes(doc.len(), s.sample_rate)
-                ));
-                let unassigned = s.unassigned_tracks().count();
-                if unassigned > 0 {
-                    ui.separator();
-                    ui.label(format!(
-                        "{unassigned} unassigned (left out of stems and master)"
-                    ));
-                }
-            }
-            if let Some(p) = self.waveforms.progress() {
-                ui.separator();
-                ui.add(
-                    egui::ProgressBar::new(p)
-                        .desired_width(160.0)
-                        .text("Waveforms"),
-                );
-            }
-            // Backend figures (load, xruns, device errors) are in View ▸ Diagnostics,
-            // not in front of every user.
-        });
-    }
-}
-
-/// An error's text as the middle of a sentence: without the full stop it may end with
-/// (the caller adds its own).
-fn sentence_body(text: &str) -> &str {
-    text.trim_end().trim_end_matches('.')
-}
-
-/// The no-device banner: one full stop per sentence, "audio output" said once.
-fn no_output_message(error: &str) -> String {
-    let reason = sentence_body(error);
-    let reason = reason.strip_prefix("audio output: ").unwrap_or(reason);
-    format!(
-        "No audio output: {reason}. Editing and export still work; playback starts when a device appears."
-    )
 }
 
 impl eframe::App for StemdeckApp {
@@ -767,25 +386,5 @@ impl eframe::App for StemdeckApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         StemdeckApp::ui(self, ui);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_no_device_banner_never_doubles_a_full_stop() {
-        for e in [
-            "no audio output device found",
-            "audio output: The requested device is no longer available.",
-            "audio output: busy. ",
-        ] {
-            let m = no_output_message(e);
-            assert!(!m.contains(".."), "{m}");
-            assert!(!m.contains("output: audio output"), "{m}");
-            assert!(m.ends_with("when a device appears."), "{m}");
-        }
-        assert_eq!(sentence_body("lost."), "lost");
     }
 }

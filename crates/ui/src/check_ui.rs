@@ -10,7 +10,8 @@ use crossbeam_channel::{Receiver, bounded};
 use egui::{Color32, Rect, Stroke, pos2};
 use stemdeck_check::{CheckOptions, FileKind, FixReport, Report, Severity};
 
-use crate::app::{Level, StemdeckApp};
+use crate::app::StemdeckApp;
+use crate::notices_ui::Level;
 
 /// The check's state: the offer, the running job, the report.
 #[derive(Default)]

@@ -9,8 +9,10 @@ use stemdeck_audio::decode::{AUDIO_EXTENSIONS, is_audio_path};
 use stemdeck_audio::project::PROJECT_EXTENSIONS;
 use stemdeck_session::{Session, Song, StemId, TrackId, grouping};
 
-use crate::app::{Level, Pending, StemdeckApp};
+use crate::app::StemdeckApp;
 use crate::document::Document;
+use crate::files::Pending;
+use crate::notices_ui::Level;
 
 /// Session files: the registered extension, and `.json` (older sessions, other tools).
 pub(crate) const SESSION_FILTER: [&str; 2] = [stemdeck_session::SESSION_EXTENSION, "json"];

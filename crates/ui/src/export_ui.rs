@@ -12,7 +12,8 @@ use stemdeck_export::{
 use stemdeck_session::units::level_db;
 use stemdeck_session::{EffectsMode, ExportSettings};
 
-use crate::app::{Level, StemdeckApp};
+use crate::app::StemdeckApp;
+use crate::notices_ui::Level;
 
 /// A question the export asks before it writes anything.
 #[derive(Clone, Debug, PartialEq)]

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use stemdeck_session::{Recovery, Session};
 
 use crate::Settings;
-use crate::app::{Level, StemdeckApp};
+use crate::app::StemdeckApp;
 use crate::document::Document;
+use crate::notices_ui::Level;
 
 /// How long the session must stay unchanged before it is autosaved.
 pub const AUTOSAVE_AFTER: Duration = Duration::from_secs(2);
