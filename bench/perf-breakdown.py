@@ -17,14 +17,14 @@ from collections import Counter, defaultdict
 RULES = [
     ("open + probe files (before the block loop)",
      r"probe_session|Decoder::open|TrackStream::open|count_frames|load_many|Session::load"),
-    # The trim's spill files (render.rs `Spill`): written in pass 1, read back by the trim.
+    # The trim's spill files (render/spill.rs `Spill`): written in pass 1, read back by the trim.
     ("trim: spill files written / read back (kernel included)", r"Spill::"),
     ("write: write() syscalls (kernel)", r"ksys_write|vfs_write"),
     ("write: finish + rename", r"StemWriter::finish|WavWriter.*finalize|sys::fs::rename"),
     ("threads: hand-off, wake-up, yield (rayon barriers)",
      r"sched_yield|sys_futex|futex_wait|futex_wake|\bschedule \(|__schedule"),
     ("write: f32 -> 24-bit + hound + BufWriter, per sample",
-     r"StemWriter::write|hound::|write_all<std::fs::File>|BufWriter"),
+     r"StemWriter::write|format::wav::|hound::|write_all<std::fs::File>|BufWriter"),
     ("true peak (export::true_peak)", r"true_peak::|TruePeakMeter"),
     ("loudness: EBU R128 K-weighting + gating (ebur128)", r"ebur128::"),
     ("null test: reading the files back + comparing", r"null_test_files|read_back_block|null_residual"),
@@ -34,10 +34,10 @@ RULES = [
     ("decode Vorbis (+ Ogg demux)", r"symphonia_codec_vorbis|symphonia_format_ogg"),
     ("decode FLAC", r"symphonia_bundle_flac"),
     ("decode WAV (PCM)", r"symphonia_codec_pcm|symphonia_format_riff"),
-    # Codec code inlined into decode.rs (no crate name in its frames) lands here too.
-    ("decode: copy to planar f32 (decode.rs)", r"Decoder::read|Decoder::decode_next"),
+    # Codec code inlined into the decoder (decode/decoder.rs; no crate name in its frames) lands here too.
+    ("decode: copy to planar f32 (decode/decoder.rs)", r"Decoder::read|Decoder::decode_next"),
     ("stream: carry copy, silence fill (stream.rs)", r"TrackStream::read"),
-    ("render loop: buffers, zeroing (render.rs)", r"render_files|export::render"),
+    ("render loop: buffers, zeroing (render/)", r"render_files|export::render"),
     ("rayon: work stealing", r"rayon|crossbeam"),
 ]
 COMPILED = [(name, re.compile(rx)) for name, rx in RULES]

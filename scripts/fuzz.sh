@@ -65,7 +65,7 @@ for t in "${TARGETS[@]}"; do
   else
     status=1
     # What stopped the run (libFuzzer's or the sanitizer's report), the last panic before
-    # it (panics that decode.rs catches are printed too, so only the last one can be the
+    # it (panics that the decoder catches (decode/guard.rs) are printed too, so only the last one can be the
     # fatal one), and where libFuzzer saved the input.
     grep -m1 -A2 -E "ERROR: (libFuzzer|AddressSanitizer)" "$log" || tail -40 "$log"
     grep -A1 "panicked at" "$log" | tail -2 || true

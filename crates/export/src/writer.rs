@@ -164,6 +164,8 @@ impl StemWriter {
         let Some(encoder) = self.encoder.as_mut() else {
             return Ok(());
         };
+        // `quantize_undithered` is exact up to 24 bits (full scale at most 2^24).
+        debug_assert!(self.format.bits() <= 24);
         let n = left.len();
         let scale = self.format.full_scale();
         let max = scale - 1.0;

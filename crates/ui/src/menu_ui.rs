@@ -6,13 +6,18 @@ use crate::app::StemdeckApp;
 impl StemdeckApp {
     /// One menu item for an action: its label, shortcut, tooltip and enabled-ness.
     fn action_item_ui(&mut self, ui: &mut egui::Ui, action: Action) {
-        self.toggle_item_ui(ui, action, false);
+        self.button_item_ui(ui, action, egui::Button::new(action.label()));
     }
 
     /// A menu item for an action that shows or hides a part of the window: ticked
-    /// while shown (`on`), with its shortcut.
+    /// while shown, with its shortcut.
     fn toggle_item_ui(&mut self, ui: &mut egui::Ui, action: Action, on: bool) {
-        let mut button = egui::Button::new(action.label()).selected(on);
+        // `selected` makes it a toggle for accessibility too: only for these items.
+        self.button_item_ui(ui, action, egui::Button::new(action.label()).selected(on));
+    }
+
+    /// `button` with the action's shortcut, tooltip and enabled-ness; runs it when clicked.
+    fn button_item_ui(&mut self, ui: &mut egui::Ui, action: Action, mut button: egui::Button<'_>) {
         if let Some(s) = action.shortcut() {
             button = button.shortcut_text(ui.ctx().format_shortcut(&s));
         }

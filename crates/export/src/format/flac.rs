@@ -24,6 +24,9 @@ pub(crate) const FLAC: Container = Container {
     name: "FLAC",
     extension: "flac",
     create: |path, sample_rate, sample| {
+        if !sample.is_integer() {
+            return Err(flac_err(path, "FLAC stores integer samples only"));
+        }
         let file = FlacFile::create(path, sample_rate, usize::from(sample.bits()))?;
         Ok(Box::new(file))
     },

@@ -5,7 +5,9 @@
 //! export settings all list from.
 //!
 //! A new container is one new file here (a [`Container`] value whose `create` returns
-//! its [`Encoder`]) plus one line per sample type in [`OutputFormat::ALL`].
+//! its [`Encoder`]) plus one line per sample type in [`OutputFormat::ALL`]; a new sample
+//! type also needs its conversion in the writer and its layout in each container (see
+//! docs/architecture.md, "Where to add things").
 
 pub(crate) mod flac;
 pub(crate) mod wav;

@@ -101,7 +101,7 @@ impl WavFile {
 
     /// The block as the file's bytes (interleaved, little-endian) in `self.bytes`.
     /// Fixed-size chunks (arrays), so each sample is a plain store, not a memcpy call.
-    fn fill(&mut self, block: Block<'_>) {
+    fn fill(&mut self, block: Block<'_>) -> Result<(), ExportError> {
         let bytes = &mut self.bytes;
         bytes.clear();
         match (block, self.sample) {
@@ -111,19 +111,28 @@ impl WavFile {
                     *o = [*v as u8, (*v >> 8) as u8];
                 }
             }
-            (Block::Int(ints), _) => {
+            (Block::Int(ints), SampleType::Int24) => {
                 bytes.resize(ints.len() * 3, 0);
                 for (v, o) in ints.iter().zip(bytes.as_chunks_mut::<3>().0) {
                     *o = [*v as u8, (*v >> 8) as u8, (*v >> 16) as u8];
                 }
             }
-            (Block::Float(floats), _) => {
+            (Block::Float(floats), SampleType::Float32) => {
                 bytes.resize(floats.len() * 4, 0);
                 for (v, o) in floats.iter().zip(bytes.as_chunks_mut::<4>().0) {
                     *o = v.to_le_bytes();
                 }
             }
+            (Block::Int(_), SampleType::Float32)
+            | (Block::Float(_), SampleType::Int16 | SampleType::Int24) => {
+                return Err(ExportError::Internal(format!(
+                    "{}: a block of the wrong sample type for {:?}",
+                    self.path.display(),
+                    self.sample
+                )));
+            }
         }
+        Ok(())
     }
 
     /// Fill in the RIFF and data sizes.
@@ -145,8 +154,7 @@ impl WavFile {
 
 impl Encoder for WavFile {
     fn write(&mut self, block: Block<'_>) -> Result<(), ExportError> {
-        debug_assert_eq!(matches!(block, Block::Int(_)), self.sample.is_integer());
-        self.fill(block);
+        self.fill(block)?;
         self.file
             .write_all(&self.bytes)
             .map_err(|source| ExportError::Io {
