@@ -9,7 +9,7 @@ use stemdeck_session::{Clip, Track};
 
 use crate::AudioError;
 use crate::decode::FileInfo;
-use crate::stream::FileStream;
+use crate::file_stream::FileStream;
 
 struct Placed {
     stream: FileStream,

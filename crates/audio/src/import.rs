@@ -9,6 +9,7 @@ use stemdeck_session::{Clip, Session, Song, Track, TrackId, grouping};
 use crate::AudioError;
 use crate::decode::{Decoder, FileInfo, is_audio_path};
 use crate::resample::converted_len;
+pub use crate::resample::majority_rate;
 
 /// The result of importing: the session, what each track's file is (same order as
 /// `session.tracks`, `None` where the file could not be read), and the files that were
@@ -202,18 +203,6 @@ pub fn track_end(track: &stemdeck_session::Track, info: &FileInfo, session_rate:
         .unwrap_or(0)
 }
 
-/// The rate most files share; on a tie, the higher one.
-pub fn majority_rate(rates: impl Iterator<Item = u32>) -> u32 {
-    let mut counts: HashMap<u32, usize> = HashMap::new();
-    for r in rates {
-        *counts.entry(r).or_insert(0) += 1;
-    }
-    counts
-        .into_iter()
-        .max_by_key(|(rate, n)| (*n, *rate))
-        .map_or(48_000, |(rate, _)| rate)
-}
-
 /// A track's display name: the file name without its extension.
 pub fn track_name(path: &Path) -> String {
     path.file_stem()
@@ -266,13 +255,6 @@ mod tests {
         let mut v = vec!["10 Gtr", "2 Snare", "1 Kick", "02b", "bass"];
         v.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(v, ["1 Kick", "2 Snare", "02b", "10 Gtr", "bass"]);
-    }
-
-    #[test]
-    fn majority_rate_prefers_the_common_then_the_higher() {
-        assert_eq!(majority_rate([44_100, 48_000, 48_000].into_iter()), 48_000);
-        assert_eq!(majority_rate([44_100, 44_100, 96_000].into_iter()), 44_100);
-        assert_eq!(majority_rate([44_100, 48_000].into_iter()), 48_000);
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod clips;
 pub mod decode;
 mod error;
+mod file_stream;
 pub mod import;
 pub mod kernel;
 pub mod peaks;

@@ -11,7 +11,7 @@ use stemdeck_session::{Clip, Master, Session, Song, Track, TrackId, grouping};
 
 use crate::AudioError;
 use crate::decode::{Decoder, FileInfo};
-use crate::import::majority_rate;
+use crate::resample::majority_rate;
 
 /// The extensions of the project files Stemdeck opens (for Open dialogs).
 pub const PROJECT_EXTENSIONS: &[&str] = &["dawproject", "rpp"];

@@ -12,6 +12,7 @@
 //! layout) half a frame of delay would stay in. `block_layout` picks a layout whose
 //! output FFT size is even, so the delay removed is exact.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use audioadapter_buffers::direct::SequentialSliceOfVecs;
@@ -196,4 +197,28 @@ pub fn converted_len(frames: u64, from: u32, to: u32) -> u64 {
         return frames;
     }
     (u128::from(frames) * u128::from(to)).div_ceil(u128::from(from)) as u64
+}
+
+/// The rate most files share; on a tie, the higher one.
+pub fn majority_rate(rates: impl Iterator<Item = u32>) -> u32 {
+    let mut counts: HashMap<u32, usize> = HashMap::new();
+    for r in rates {
+        *counts.entry(r).or_insert(0) += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(rate, n)| (*n, *rate))
+        .map_or(48_000, |(rate, _)| rate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn majority_rate_prefers_the_common_then_the_higher() {
+        assert_eq!(majority_rate([44_100, 48_000, 48_000].into_iter()), 48_000);
+        assert_eq!(majority_rate([44_100, 44_100, 96_000].into_iter()), 44_100);
+        assert_eq!(majority_rate([44_100, 48_000].into_iter()), 48_000);
+    }
 }

@@ -11,6 +11,7 @@
 
 mod dsp;
 mod song;
+mod tempo;
 mod voice;
 
 use std::path::{Path, PathBuf};

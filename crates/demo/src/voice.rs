@@ -5,7 +5,7 @@
 //! ("la", "na", "ma").
 
 use crate::dsp::{Biquad, Resonator, Rng, SR, Saw, Smooth, lerp, midi_hz, smoothstep};
-use crate::song::BEAT;
+use crate::tempo::BEAT;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Vowel {

@@ -18,7 +18,7 @@ use stemdeck_session::effects::{Effect, EffectKind};
 use stemdeck_session::routing::MixPlan;
 use stemdeck_session::{Master, Session, StemId};
 
-use crate::processor::CHUNK;
+use crate::CHUNK;
 
 /// The effect settings of one mix, as sent to the audio thread: per track (by session
 /// index), per stem (in plan order) and the master. Only settings without a problem are

@@ -43,7 +43,11 @@ pub use device::{DeviceRender, Output, list_devices};
 pub use feed::FEED_BLOCK;
 pub use feedback::{Feedback, MAX_METERED_STEMS, MAX_METERED_TRACKS, Meter};
 pub use fx::EffectParams;
-pub use processor::{CHUNK, Command, FADE_MS, LoopRegion, Processor, RAMP_MS};
+pub use processor::{Command, FADE_MS, LoopRegion, Processor, RAMP_MS};
+
+/// Frames mixed at a time inside a callback (the processor's step, and the size the
+/// live effects are built for).
+pub const CHUNK: usize = 512;
 pub use routing::Routing;
 
 /// Commands in flight at most (the garbage ring is twice as big, so the audio thread can

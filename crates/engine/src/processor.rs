@@ -19,14 +19,13 @@ use ringbuf::traits::{Consumer as _, Producer as _};
 use ringbuf::{HeapCons, HeapProd};
 use stemdeck_audio::kernel::{StereoBuf, channel_gains, mix_block_with};
 
+use crate::CHUNK;
 use crate::feed::FeedConsumer;
 use crate::feedback::{Feedback, MAX_METERED_STEMS};
 use crate::fx::{EffectParams, Fx};
 use crate::patch::PatchPlayer;
 use crate::routing::Routing;
 
-/// Frames mixed at a time inside a callback.
-pub const CHUNK: usize = 512;
 /// Gain, mute, solo and pan changes ramp over this long.
 pub const RAMP_MS: u32 = 5;
 /// Pause, resume and seek fade over this long.

@@ -9,12 +9,12 @@ use stemdeck_engine::{Engine, EngineEvent};
 use stemdeck_session::{StemId, TrackId};
 
 use crate::document::Document;
-use crate::export_ui::ExportState;
-use crate::files::Pending;
-use crate::help_ui::Windows;
-use crate::notices_ui::{Level, Notice, sentence_body};
-use crate::recovery_ui::RecoveryState;
+use crate::notices::{Level, Notice, sentence_body};
 use crate::settings::Settings;
+use crate::state::{
+    ChainOwner, CheckState, ExportState, PeakHold, Pending, RecoveryState, Windows,
+};
+use crate::timeline::{ClipDrag, TimelineView};
 use crate::waveforms::Waveforms;
 
 /// What to open at launch.
@@ -61,21 +61,21 @@ pub struct StemdeckApp {
     pub show_song: bool,
     /// The effects panel, and whose chain it shows.
     pub show_effects: bool,
-    pub fx_owner: crate::effects_ui::ChainOwner,
+    pub fx_owner: ChainOwner,
     /// The master strip (fader, meter, clip light) beside the lanes.
     pub show_master: bool,
     /// The master meter's held peak and clip latch.
-    pub master_hold: crate::mixer_ui::PeakHold,
+    pub master_hold: PeakHold,
     pub(crate) export: ExportState,
     pub(crate) recovery: RecoveryState,
     /// The stem-package check (offer, report, repair).
-    pub(crate) check: crate::check_ui::CheckState,
+    pub(crate) check: CheckState,
     /// Where a ruler drag started (frames).
     pub(crate) loop_drag_from: Option<u64>,
     /// The part of the timeline shown (zoom and scroll).
-    pub view: crate::timeline_ui::TimelineView,
+    pub view: TimelineView,
     /// The clip being dragged in time.
-    pub(crate) clip_drag: Option<crate::timeline_ui::ClipDrag>,
+    pub(crate) clip_drag: Option<ClipDrag>,
     /// Loop region and whether looping is on (kept here so it survives engine rebuilds).
     pub loop_region: (u64, u64),
     pub looping: bool,
@@ -112,9 +112,9 @@ impl StemdeckApp {
             close_confirmed: false,
             show_song: true,
             show_effects: false,
-            fx_owner: crate::effects_ui::ChainOwner::Master,
+            fx_owner: ChainOwner::Master,
             show_master: true,
-            master_hold: crate::mixer_ui::PeakHold::default(),
+            master_hold: PeakHold::default(),
             export: ExportState::default(),
             recovery: RecoveryState::new(),
             check: Default::default(),

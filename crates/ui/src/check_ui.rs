@@ -6,28 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
-use crossbeam_channel::{Receiver, bounded};
+use crossbeam_channel::bounded;
 use egui::{Color32, Rect, Stroke, pos2};
 use stemdeck_check::{CheckOptions, FileKind, FixReport, Report, Severity};
 
 use crate::app::StemdeckApp;
-use crate::notices_ui::Level;
-
-/// The check's state: the offer, the running job, the report.
-#[derive(Default)]
-pub(crate) struct CheckState {
-    /// A folder that looks like a stem package, offered for the check.
-    offer: Option<PathBuf>,
-    /// The check running on a worker thread.
-    job: Option<Receiver<Result<Report, String>>>,
-    /// The repair running on a worker thread.
-    fix_job: Option<Receiver<Result<FixReport, String>>>,
-    report: Option<Report>,
-    /// The last repair's outcome, for the panel.
-    fixed: Option<Result<FixReport, String>>,
-    error: Option<String>,
-    show: bool,
-}
+use crate::notices::Level;
+use crate::state::CheckState;
 
 const WARN: Color32 = Color32::from_rgb(240, 170, 50);
 const BAD: Color32 = Color32::from_rgb(235, 80, 70);

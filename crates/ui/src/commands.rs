@@ -11,8 +11,8 @@ use stemdeck_session::{Session, Song, StemId, TrackId, grouping};
 
 use crate::app::StemdeckApp;
 use crate::document::Document;
-use crate::files::Pending;
-use crate::notices_ui::Level;
+use crate::notices::Level;
+use crate::state::Pending;
 
 /// Session files: the registered extension, and `.json` (older sessions, other tools).
 pub(crate) const SESSION_FILTER: [&str; 2] = [stemdeck_session::SESSION_EXTENSION, "json"];

@@ -14,47 +14,11 @@ use egui::{Color32, Stroke, vec2};
 use stemdeck_session::effects::{
     BandShape, Compressor, Delay, Effect, EffectKind, Eq, Limiter, Reverb,
 };
-use stemdeck_session::{Session, StemId, TrackId};
 
 use crate::app::StemdeckApp;
 use crate::effect_params_ui::{compressor_ui, delay_ui, limiter_ui, reverb_ui};
 use crate::eq_ui::{band, eq_ui};
-
-/// Whose insert chain.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ChainOwner {
-    Track(TrackId),
-    Stem(StemId),
-    #[default]
-    Master,
-}
-
-impl ChainOwner {
-    pub fn chain(self, s: &Session) -> Option<&Vec<Effect>> {
-        match self {
-            ChainOwner::Track(id) => s.track(id).map(|t| &t.effects),
-            ChainOwner::Stem(id) => s.stem(id).map(|t| &t.effects),
-            ChainOwner::Master => Some(&s.master.effects),
-        }
-    }
-
-    pub fn chain_mut(self, s: &mut Session) -> Option<&mut Vec<Effect>> {
-        match self {
-            ChainOwner::Track(id) => s.track_mut(id).map(|t| &mut t.effects),
-            ChainOwner::Stem(id) => s.stem_mut(id).map(|t| &mut t.effects),
-            ChainOwner::Master => Some(&mut s.master.effects),
-        }
-    }
-
-    /// "Kick", "Drums", "Master" (None when the track or stem is gone).
-    pub fn name(self, s: &Session) -> Option<String> {
-        match self {
-            ChainOwner::Track(id) => s.track(id).map(|t| t.name.clone()),
-            ChainOwner::Stem(id) => s.stem(id).map(|t| t.name.clone()),
-            ChainOwner::Master => Some("Master".to_owned()),
-        }
-    }
-}
+use crate::state::ChainOwner;
 
 /// A new effect of each kind, with the model's defaults. A new EQ starts with three
 /// flat bands (low shelf, peak, high shelf): transparent until a band is moved, and

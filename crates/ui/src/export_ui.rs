@@ -13,33 +13,8 @@ use stemdeck_session::units::level_db;
 use stemdeck_session::{EffectsMode, ExportSettings};
 
 use crate::app::StemdeckApp;
-use crate::notices_ui::Level;
-
-/// A question the export asks before it writes anything.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ExportPrompt {
-    /// An integer file would clip: offer one common trim for every file.
-    Clip { message: String, trim_db: f64 },
-    /// Files of the same names exist: offer to replace them.
-    Overwrite { message: String },
-}
-
-/// The running job, the last result and the open windows. The settings themselves live
-/// in the session (`Session::export`), so they are saved with it and undoable.
-#[derive(Default)]
-pub struct ExportState {
-    pub show_options: bool,
-    job: Option<ExportJob>,
-    pub last_report: Option<ExportReport>,
-    pub show_summary: bool,
-    pub prompt: Option<ExportPrompt>,
-}
-
-impl ExportState {
-    pub fn running(&self) -> bool {
-        self.job.is_some()
-    }
-}
+use crate::notices::Level;
+use crate::state::ExportPrompt;
 
 /// What one export run does beyond the saved settings (answers to the prompts).
 #[derive(Clone, Copy, Default)]

@@ -8,19 +8,8 @@ use stemdeck_engine::Engine;
 use crate::app::{Selection, StemdeckApp};
 use crate::commands::{SESSION_FILTER, open_filter};
 use crate::document::Document;
-use crate::notices_ui::{Level, no_output_message};
-
-/// An action held back by the unsaved-changes prompt.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Pending {
-    Open(Vec<PathBuf>),
-    OpenDialog(bool),
-    /// Quit (the window's close button, File ▸ Quit).
-    Close,
-    NewSession,
-    /// File ▸ Close: the session, not the window.
-    CloseSession,
-}
+use crate::notices::{Level, no_output_message};
+use crate::state::Pending;
 
 impl StemdeckApp {
     /// Open now, without asking about unsaved changes.

@@ -9,16 +9,6 @@ use serde::Deserialize;
 use crate::actions::Action;
 use crate::app::StemdeckApp;
 
-/// Which of these windows are open.
-#[derive(Clone, Debug, Default)]
-pub struct Windows {
-    pub about: bool,
-    pub shortcuts: bool,
-    pub diagnostics: bool,
-    /// The About window's licence filter.
-    pub(crate) license_filter: String,
-}
-
 /// One third-party package built into the `stemdeck` binary.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct ThirdParty {

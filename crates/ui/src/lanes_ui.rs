@@ -7,9 +7,11 @@ use stemdeck_session::routing::MixMode;
 use stemdeck_session::{StemId, TrackId};
 
 use crate::app::StemdeckApp;
-use crate::effects_ui::{ChainOwner, fx_button_ui};
+use crate::effects_ui::fx_button_ui;
+use crate::state::ChainOwner;
 use crate::theme::{self, LANE_HEADER_HEIGHT, LANE_HEADER_WIDTH, TRACK_ROW_HEIGHT};
-use crate::timeline_ui::{ClipDrag, ClipsCtx, Timeline, clips_ui};
+use crate::timeline::{ClipDrag, Timeline};
+use crate::timeline_ui::{ClipsCtx, clips_ui};
 use crate::transport_ui::{meter_ui, vertical_meter_ui};
 
 /// What is being dragged: tracks (in order) …
@@ -512,7 +514,7 @@ fn track_row_ui(
     ui: &mut egui::Ui,
     doc: &mut crate::document::Document,
     waveforms: &crate::waveforms::Waveforms,
-    check: &crate::check_ui::CheckState,
+    check: &crate::state::CheckState,
     selection: &crate::app::Selection,
     drag: &mut Option<ClipDrag>,
     tl: Timeline,

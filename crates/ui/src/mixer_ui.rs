@@ -12,60 +12,9 @@ use stemdeck_session::MAX_MASTER_GAIN_DB;
 use stemdeck_session::units::{amplitude_to_db, db_to_amplitude};
 
 use crate::app::StemdeckApp;
-use crate::effects_ui::{ChainOwner, fx_button_ui};
+use crate::effects_ui::fx_button_ui;
+use crate::state::{ChainOwner, MIN_FADER_DB};
 use crate::theme::meter_fraction;
-
-/// How long a peak is held before it falls.
-pub const PEAK_HOLD: Duration = Duration::from_millis(1500);
-/// How fast a held peak falls once the hold is over.
-const FALL_DB_PER_SECOND: f32 = 20.0;
-/// The fader's lowest setting (the session accepts any finite number of dB; below
-/// this a fader has no useful travel).
-pub const MIN_FADER_DB: f32 = -60.0;
-
-/// The master meter's held peak and its clip latch.
-#[derive(Clone, Debug, Default)]
-pub struct PeakHold {
-    held: f32,
-    at: Option<Instant>,
-    /// Latched when a peak went over 0 dBFS; cleared only by the user.
-    pub clipped: bool,
-}
-
-impl PeakHold {
-    /// Take the peak read since the last frame.
-    pub fn feed(&mut self, peak: f32, now: Instant) {
-        if !peak.is_finite() {
-            return;
-        }
-        if peak >= self.level(now) {
-            self.held = peak;
-            self.at = Some(now);
-        }
-        if peak > 1.0 {
-            self.clipped = true;
-        }
-    }
-
-    /// The held level now: the peak for `PEAK_HOLD`, then falling.
-    pub fn level(&self, now: Instant) -> f32 {
-        let Some(at) = self.at else { return 0.0 };
-        let since = now.saturating_duration_since(at);
-        match since.checked_sub(PEAK_HOLD) {
-            None => self.held,
-            Some(falling) => {
-                let db = FALL_DB_PER_SECOND * falling.as_secs_f32();
-                let level = self.held * db_to_amplitude(-db);
-                if level < 1e-4 { 0.0 } else { level }
-            }
-        }
-    }
-
-    /// Whether the display still moves without new peaks (to keep repainting).
-    pub fn is_moving(&self, now: Instant) -> bool {
-        self.level(now) > 0.0
-    }
-}
 
 fn db_text(level: f32) -> String {
     if level > 0.0 {
@@ -232,35 +181,5 @@ impl StemdeckApp {
         if open_fx {
             self.toggle_chain(ChainOwner::Master);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_peak_is_held_then_falls_and_a_clip_latches() {
-        let t0 = Instant::now();
-        let mut m = PeakHold::default();
-        assert_eq!(m.level(t0), 0.0);
-        m.feed(0.5, t0);
-        m.feed(0.1, t0 + Duration::from_millis(500));
-        assert_eq!(m.level(t0 + Duration::from_millis(1400)), 0.5, "held");
-        // One second after the hold: 20 dB lower.
-        let later = m.level(t0 + PEAK_HOLD + Duration::from_secs(1));
-        assert!((later - 0.05).abs() < 1e-4, "{later}");
-        assert!(!m.clipped);
-        // A higher peak takes over at once; a lower one waits for the fall.
-        m.feed(0.8, t0 + Duration::from_millis(600));
-        assert_eq!(m.level(t0 + Duration::from_millis(700)), 0.8);
-        m.feed(1.2, t0 + Duration::from_secs(3));
-        assert!(m.clipped);
-        m.feed(0.1, t0 + Duration::from_secs(10));
-        assert!(m.clipped, "stays latched");
-        assert!(!m.is_moving(t0 + Duration::from_secs(60)));
-        m.clipped = false;
-        m.feed(1.0, t0 + Duration::from_secs(61));
-        assert!(!m.clipped, "0 dBFS itself is not over");
     }
 }

@@ -8,49 +8,14 @@
 //! crash leaves it behind.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use stemdeck_session::{Recovery, Session};
 
-use crate::Settings;
 use crate::app::StemdeckApp;
 use crate::document::Document;
-use crate::notices_ui::Level;
-
-/// How long the session must stay unchanged before it is autosaved.
-pub const AUTOSAVE_AFTER: Duration = Duration::from_secs(2);
-const SUFFIX: &str = ".stemdeck-recovery.json";
-
-/// This instance's recovery file and what was last written to it.
-pub struct RecoveryState {
-    /// `<pid>-<start>.stemdeck-recovery.json` in the recovery folder.
-    file: Option<PathBuf>,
-    written: Option<Session>,
-    /// The session as last seen, and since when it has not changed.
-    seen: Option<(Session, Instant)>,
-    /// A recovery left by an earlier run, offered at startup.
-    pub offer: Option<(PathBuf, Recovery)>,
-}
-
-impl RecoveryState {
-    pub fn new() -> Self {
-        let start = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        Self {
-            file: recovery_dir().map(|d| d.join(format!("{}-{start}{SUFFIX}", std::process::id()))),
-            written: None,
-            seen: None,
-            offer: None,
-        }
-    }
-}
-
-/// Where recovery files live: `recovery/` in the settings folder.
-pub fn recovery_dir() -> Option<PathBuf> {
-    Settings::dir().map(|d| d.join("recovery"))
-}
+use crate::notices::Level;
+use crate::state::{AUTOSAVE_AFTER, SUFFIX, recovery_dir};
 
 /// Whether the process that wrote a recovery file is still running (then it is not a
 /// crash: another Stemdeck window is editing that session).

@@ -82,6 +82,7 @@ fn opening_a_stem_package_offers_the_check_and_shows_its_report() {
     });
     let mut h = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
+        .with_max_steps(12)
         .build_ui_state(|ui, app: &mut StemdeckApp| app.ui(ui), app);
     h.run_steps(2);
     assert_eq!(h.state().check_offered(), Some(dir.as_path()));

@@ -12,6 +12,8 @@ use stemdeck_session::grouping::Role;
 
 use crate::dsp::{SR, smoothstep};
 
+pub use crate::tempo::{BEAT, BPM};
+
 mod drums;
 mod fx;
 mod instruments;
@@ -22,11 +24,8 @@ use fx::*;
 use instruments::*;
 use vocals::*;
 
-pub const BPM: f64 = 110.0;
 pub const KEY: &str = "A minor";
 pub const TITLE: &str = "Neon Harbour";
-/// Seconds per beat.
-pub const BEAT: f64 = 60.0 / BPM;
 /// The song's length in seconds (13 bars, the last one left to ring).
 pub const SECONDS: f64 = 30.0;
 

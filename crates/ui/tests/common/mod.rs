@@ -85,8 +85,12 @@ pub fn harness_with(
         open_requests: requests,
     });
     assert!(app.doc.is_some(), "the session opened: {:?}", app.notices);
+    // Background work (the waveform workers, the engine) finishing during a `run` asks
+    // for a frame or two more whenever it happens to end: allow them, so a loaded
+    // machine's timing cannot fail a test (kittest's default is 4).
     let mut h = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
+        .with_max_steps(12)
         .build_ui_state(|ui, app: &mut StemdeckApp| app.ui(ui), app);
     h.run_steps(3);
     h
