@@ -281,6 +281,7 @@ impl Output {
         let render = DeviceRender::new(processor, self.session_rate, rate)?;
         slot.render = Some(render);
         self.lost.store(LOST_NONE, Ordering::Relaxed);
+        self.feedback.output_latency_us.store(0, Ordering::Relaxed);
         let stream_config: cpal::StreamConfig = config.into();
         let result = match format {
             SampleFormat::F32 => self.build_typed::<f32>(&device, stream_config, slot),
@@ -319,8 +320,17 @@ impl Output {
         let channels = usize::from(config.channels).max(1);
         let mut scratch = vec![0.0f32; SCRATCH_FRAMES * channels];
         let feedback = Arc::clone(&self.feedback);
+        let shown = Arc::clone(&self.feedback);
         let lost = Arc::clone(&self.lost);
-        let data_cb = move |data: &mut [T], _: &cpal::OutputCallbackInfo| {
+        let data_cb = move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
+            // What the device says it will take to play this buffer: the Diagnostics
+            // window's output latency.
+            let when = info.timestamp();
+            let latency = when.playback.duration_since(when.callback).as_micros();
+            shown.output_latency_us.store(
+                u64::try_from(latency).unwrap_or(u64::MAX),
+                Ordering::Relaxed,
+            );
             let Some(render) = slot.render.as_mut() else {
                 data.fill(T::EQUILIBRIUM);
                 return;

@@ -64,6 +64,9 @@ pub struct Feedback {
     pub(crate) device_ok: AtomicBool,
     /// Frames the effects delay the output by (compensated: see `Processor`).
     pub(crate) latency: AtomicU64,
+    /// From the callback to the device playing what it wrote, as the device reports it
+    /// (microseconds; 0 until a callback has told).
+    pub(crate) output_latency_us: AtomicU64,
     /// The audio thread could not take effect parameters in place: rebuild.
     pub(crate) fx_refused: AtomicBool,
 }
@@ -82,6 +85,7 @@ impl Default for Feedback {
             callbacks: AtomicU64::new(0),
             device_ok: AtomicBool::new(false),
             latency: AtomicU64::new(0),
+            output_latency_us: AtomicU64::new(0),
             fx_refused: AtomicBool::new(false),
         }
     }
@@ -139,6 +143,16 @@ impl Feedback {
     /// is the time an edit takes to be heard, beyond the device's buffer.
     pub fn latency(&self) -> u64 {
         self.latency.load(Ordering::Relaxed)
+    }
+
+    /// How long the device takes to play what a callback wrote (its buffer), as it last
+    /// reported: the time from Play, or any change, to hearing it. `None` before the
+    /// first callback, or when the device gives no timing.
+    pub fn output_latency(&self) -> Option<std::time::Duration> {
+        match self.output_latency_us.load(Ordering::Relaxed) {
+            0 => None,
+            us => Some(std::time::Duration::from_micros(us)),
+        }
     }
 
     pub fn device_ok(&self) -> bool {

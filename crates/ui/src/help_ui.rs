@@ -145,8 +145,19 @@ impl StemdeckApp {
                     row(
                         ui,
                         "Output device",
-                        if fb.device_ok() { "running" } else { "none" }.into(),
-                        "Whether an audio output is open and running",
+                        engine.output_description().unwrap_or("none").into(),
+                        "The audio output in use: device, rate, channels, sample format",
+                    );
+                    row(
+                        ui,
+                        "Output latency",
+                        fb.output_latency().map_or_else(
+                            || "–".into(),
+                            |d| format!("{:.0} ms", d.as_secs_f64() * 1000.0),
+                        ),
+                        "How long the device takes to play what the mixer hands it (its \
+                         buffer), as the device reports it: the delay from Play, a mute or \
+                         a fader move to hearing it",
                     );
                     row(
                         ui,

@@ -404,6 +404,8 @@ fn the_status_bar_keeps_backend_figures_in_diagnostics() {
     h.get_by_label("Device errors");
     h.get_by_label("Xruns");
     h.get_by_label("Callback load");
+    h.get_by_label("Output latency");
+    h.get_by_label("Output device");
 }
 
 #[test]

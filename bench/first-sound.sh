@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Benchmark: Play -> first sound in the real app, through a real audio stack.
+#
+#   bench/first-sound.sh [SESSION.json]     default: the 32 x 4 min benchmark session
+#
+# Opens the session in the real window (target/release/stemdeck, under Xvfb with Mesa's
+# software GL), playing through cpal's default ALSA device into a PulseAudio null sink,
+# presses Space with xdotool and times the first sound the sink plays
+# (bench/first_sound.py: the sink's monitor recorded with parec). The first press comes
+# right after the window appears, with a cold peak cache (the overviews being computed);
+# then $PRESSES - 1 more after pausing. Also prints what PulseAudio reports of the app's
+# stream (its buffer) and how soon Pause silences it. All of it twice: with the sink
+# idle (nothing else has played into it yet) and awake (another stream playing).
+# Figures only; never fails on a slow result. (bench/open.sh measures the same moment without a device, to the
+# processor's output, with the waveform and memory figures.)
+#
+# Environment: BENCH_DIR (default target/bench-session), STEMDECK (default
+# target/release/stemdeck, built if missing), PRESSES (default 5), BENCH_NICE (as in
+# export-vs-ffmpeg.sh).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BENCH_DIR="${BENCH_DIR:-$ROOT/target/bench-session}"
+STEMDECK="${STEMDECK:-$ROOT/target/release/stemdeck}"
+PRESSES="${PRESSES:-5}"
+SINK=stemdeck_test
+say() { printf '[first-sound] %s\n' "$*" >&2; }
+
+if [[ -n ${BENCH_NICE:-} && -z ${BENCH_OWN_SESSION:-} ]]; then
+    BENCH_OWN_SESSION=1 exec setsid -w "$0" "$@"
+fi
+if [[ -n ${BENCH_NICE:-} ]]; then
+    echo "$BENCH_NICE" >/proc/self/autogroup 2>/dev/null \
+        || say "warning: could not set the autogroup nice to $BENCH_NICE (not root?)"
+fi
+
+STEMDECK_EXTRA_APT_PACKAGES="xvfb xauth xdotool libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 libx11-xcb1" \
+    source scripts/setup.sh
+if [[ ! -x $STEMDECK ]]; then
+    say "building the release binary (cargo build --release -p stemdeck)"
+    cargo build --release --locked -p stemdeck
+fi
+
+SESSION="${1:-}"
+if [[ -z $SESSION ]]; then
+    BENCH_DIR="$BENCH_DIR" GENERATE_ONLY=1 FULL_SECS=240 "$ROOT/bench/export-vs-ffmpeg.sh"
+    SESSION="$BENCH_DIR/session-240s/session.json"
+    "$STEMDECK" group "$BENCH_DIR/session-240s/audio" -o "$SESSION" >/dev/null
+fi
+
+scratch="$(mktemp -d)"
+STARTED=""
+cleanup() {
+    [[ -n $STARTED ]] && pulseaudio -k 2>/dev/null || true
+    rm -rf "$scratch"
+}
+trap cleanup EXIT
+if ! pactl info >/dev/null 2>&1; then
+    pulseaudio --daemonize=yes --exit-idle-time=-1 -n --load=module-native-protocol-unix
+    STARTED=1
+    for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+pactl list short sinks | grep -q "$SINK" ||
+    pactl load-module module-null-sink sink_name=$SINK rate=48000 channels=2 >/dev/null
+pactl set-default-sink $SINK
+
+# A new user: no settings, no peak cache (cold overviews while the first Play happens).
+export STEMDECK_CONFIG_DIR="$scratch/config" STEMDECK_DATA_DIR="$scratch/data" \
+    STEMDECK_CACHE_DIR="$scratch/cache" LIBGL_ALWAYS_SOFTWARE=1 SINK APP_LOG="${APP_LOG:-$scratch/app.log}"
+cat "$(dirname "$SESSION")"/audio/* >/dev/null 2>&1 || true
+say "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+say "stemdeck: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo 'no git') ($STEMDECK)"
+say "session: $SESSION"
+# The same lock as the tests that use the sound server, so nothing plays over them.
+exec 9>"${TMPDIR:-/tmp}/stemdeck-pulse-tests.lock"
+flock 9
+# 1. The sink idle, as after starting the sound server: nothing has played into it.
+say "the sink idle (no other stream)"
+xvfb-run -a -s "-screen 0 1280x800x24" \
+    python3 "$ROOT/bench/first_sound.py" "$STEMDECK" "$SESSION" "$PRESSES"
+# 2. The sink awake: another stream (silence, 20 ms latency) plays throughout, as on a
+#    desktop where something else is playing. PulseAudio's null sink, idle, sleeps up
+#    to its whole latency before it serves a new stream (traced: the app's callbacks
+#    stop after the first buffer for 0.4-0.6 s); awake, it serves it at once.
+say "the sink awake (another stream playing silence)"
+pacat -d "$SINK" --latency-msec=20 --raw --format=s16le --rate=48000 --channels=2 </dev/zero &
+KEEP=$!
+trap 'kill $KEEP 2>/dev/null; cleanup' EXIT
+sleep 1
+xvfb-run -a -s "-screen 0 1280x800x24" \
+    python3 "$ROOT/bench/first_sound.py" "$STEMDECK" "$SESSION" "$PRESSES"

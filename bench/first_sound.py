@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Play -> first sound, measured on the real app through a real audio stack.
+
+    bench/first_sound.py STEMDECK SESSION [PRESSES]   (runs `STEMDECK open SESSION`)
+
+Run by bench/first-sound.sh, which sets up PulseAudio (a null sink, the default), an X
+server (Xvfb) and the environment. Opens SESSION in the real window (STEMDECK binary),
+records the null sink's monitor with parec as raw samples, presses Space (Play) with
+xdotool, and times from the key press to the first sample above -80 dBFS that the sink
+played. Each chunk parec hands over is stamped when it arrives, so a sample's time is
+its chunk's arrival minus the frames after it in that chunk: never earlier than it was
+played (parec's own latency, a few ms here, is counted against Stemdeck).
+
+Launches: cold (a new, empty peak cache each time, so the waveform overviews are being
+computed while Play is pressed) with Play pressed AT seconds after the window appears,
+for each AT in $PRESS_AT (default "0.3 1 2"); then warm (the cache the last cold run
+filled) at the first AT, followed by PRESSES - 1 more presses after pausing. Prints one
+line per press, what PulseAudio reports of the app's stream (its buffer), and how soon
+Pause silences it. Figures only: nothing is asserted.
+"""
+
+import array
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+RATE = 48000
+THRESHOLD = 10 ** (-80 / 20)  # -80 dBFS
+
+
+class Recorder:
+    """parec of the sink monitor, s16 stereo, chunks stamped on arrival."""
+
+    def __init__(self, source):
+        self.proc = subprocess.Popen(
+            ["parec", "-d", source, "--raw", "--format=s16le", f"--rate={RATE}",
+             "--channels=2", "--latency-msec=5"],
+            stdout=subprocess.PIPE, bufsize=0)
+        self.lock = threading.Lock()
+        self.frames = 0  # frames received so far
+        self.loud = []  # (arrival time, frame index) of the first loud frame of a chunk
+        self.last_loud = 0.0  # arrival time of the last chunk with a loud frame
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        pending = b""
+        limit = int(THRESHOLD * 32768)
+        while not self.stop:
+            data = self.proc.stdout.read(4096)
+            if not data:
+                return
+            now = time.monotonic()
+            data = pending + data
+            whole = len(data) // 4 * 4
+            pending = data[whole:]
+            samples = array.array("h", data[:whole])
+            n = len(samples) // 2
+            first = next((i for i, s in enumerate(samples) if abs(s) > limit), None)
+            with self.lock:
+                if first is not None:
+                    self.last_loud = now
+                    frame = first // 2
+                    # Played no later than the chunk's arrival minus what followed it.
+                    at = now - (n - frame) / RATE
+                    self.loud.append((at, self.frames + frame))
+                self.frames += n
+
+    def first_loud_after(self, t):
+        with self.lock:
+            return next((at for at, _ in self.loud if at >= t), None)
+
+    def silent_since(self):
+        with self.lock:
+            return time.monotonic() - self.last_loud
+
+    def close(self):
+        self.stop = True
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def sink_input_latency():
+    """PulseAudio's buffer and sink latency for the app's stream, as reported."""
+    out = subprocess.run(["pactl", "list", "sink-inputs"], capture_output=True,
+                         text=True).stdout
+    lat = re.findall(r"(Buffer Latency|Sink Latency): (\d+) usec", out)
+    return ", ".join(f"{k.lower()} {int(v) / 1000:.0f} ms" for k, v in lat) or "none"
+
+
+class App:
+    """The real app on SESSION, its window found with xdotool."""
+
+    def __init__(self, exe, session, cache):
+        env = dict(os.environ, STEMDECK_CACHE_DIR=cache)
+        self.started = time.monotonic()
+        log = os.environ.get("APP_LOG", os.devnull)
+        self.proc = subprocess.Popen([exe, "open", session], stdout=subprocess.DEVNULL,
+                                     stderr=open(log, "a"), env=env)
+        self.wid = None
+        while self.wid is None and time.monotonic() - self.started < 60:
+            r = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Stemdeck"],
+                               capture_output=True, text=True)
+            ids = r.stdout.split()
+            self.wid = ids[0] if ids else None
+            if self.wid is None:
+                time.sleep(0.02)
+        if self.wid is None:
+            self.close()
+            sys.exit("the window did not appear within 60 s")
+        self.window_at = time.monotonic() - self.started
+        # No window manager: give the window the keyboard focus ourselves.
+        for _ in range(100):
+            if subprocess.run(["xdotool", "windowfocus", "--sync", self.wid],
+                              capture_output=True).returncode == 0:
+                break
+            time.sleep(0.01)
+
+    def key(self, name):
+        subprocess.run(["xdotool", "key", name], check=True)
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def press_play(app, rec, label):
+    """Press Space; the time to the first sound, or None."""
+    pressed = time.monotonic()
+    app.key("space")
+    sound = None
+    while sound is None and time.monotonic() - pressed < 10:
+        time.sleep(0.01)
+        sound = rec.first_loud_after(pressed)
+    when = f"{pressed - app.started:.1f} s after launch, window at {app.window_at:.2f} s"
+    if sound is None:
+        print(f"{label} ({when}): no sound within 10 s")
+        return None
+    print(f"{label} ({when}): first sound after {(sound - pressed) * 1000:.0f} ms")
+    return sound - pressed
+
+
+def pause(app, rec):
+    """Press Space; wait until what was buffered has played out (0.5 s of silence)."""
+    app.key("space")
+    paused = time.monotonic()
+    time.sleep(0.6)
+    while rec.silent_since() < 0.5 and time.monotonic() - paused < 15:
+        time.sleep(0.05)
+    if rec.last_loud == 0.0:
+        return
+    last_sound = time.monotonic() - rec.silent_since()
+    print(f"  Pause: the sound stopped {(last_sound - paused) * 1000:.0f} ms after it")
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    exe, session = sys.argv[1], sys.argv[2]
+    presses = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+    press_at = [float(x) for x in os.environ.get("PRESS_AT", "0.3 1 2").split()]
+    sink = os.environ.get("SINK", "stemdeck_test")
+    scratch = tempfile.mkdtemp(prefix="first-sound-")
+    rec = Recorder(f"{sink}.monitor")
+    time.sleep(0.5)
+    cold, warm = [], []
+    try:
+        for i, at in enumerate(press_at):
+            cache = os.path.join(scratch, f"cache{i}")
+            app = App(exe, session, cache)
+            time.sleep(max(0.0, app.started + app.window_at + at - time.monotonic()))
+            t = press_play(app, rec, f"cold, Play {at:g} s after the window")
+            if t is not None:
+                cold.append(t)
+            if i == 0:
+                time.sleep(1.0)
+                print(f"  PulseAudio, the app's stream: {sink_input_latency()}")
+            pause(app, rec)
+            if i == len(press_at) - 1:
+                # Let the overviews finish, so the next launch finds them cached.
+                time.sleep(8.0)
+            app.close()
+        app = App(exe, session, cache)
+        try:
+            time.sleep(max(0.0, app.started + app.window_at + press_at[0] - time.monotonic()))
+            for k in range(presses):
+                label = f"warm, Play {press_at[0]:g} s after the window" if k == 0 \
+                    else f"warm, Play again ({k + 1})"
+                t = press_play(app, rec, label)
+                if t is not None:
+                    warm.append(t)
+                pause(app, rec)
+        finally:
+            app.close()
+        for name, r in (("cold launches", cold), ("warm", warm)):
+            if r:
+                s = sorted(r)
+                print(f"first sound after Play, {name}: median {s[len(s) // 2] * 1000:.0f} ms, "
+                      f"max {s[-1] * 1000:.0f} ms over {len(s)} presses")
+    finally:
+        rec.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
