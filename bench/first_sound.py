@@ -16,7 +16,8 @@ computed while Play is pressed) with Play pressed AT seconds after the window ap
 for each AT in $PRESS_AT (default "0.3 1 2"); then warm (the cache the last cold run
 filled) at the first AT, followed by PRESSES - 1 more presses after pausing. Prints one
 line per press, what PulseAudio reports of the app's stream (its buffer), and how soon
-Pause silences it. Figures only: nothing is asserted.
+Pause silences it, and the app's peak RSS when it is closed. Figures only: nothing is
+asserted.
 """
 
 import array
@@ -125,7 +126,18 @@ class App:
     def key(self, name):
         subprocess.run(["xdotool", "key", name], check=True)
 
+    def peak_rss_mb(self):
+        """The app's peak resident memory so far (VmHWM), MB."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                kb = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
+            return kb / 1024
+        except (OSError, StopIteration, ValueError):
+            return float("nan")
+
     def close(self):
+        print(f"  the app's peak RSS: {self.peak_rss_mb():.0f} MB "
+              f"({time.monotonic() - self.started:.0f} s after launch)")
         self.proc.terminate()
         try:
             self.proc.wait(timeout=10)
