@@ -45,6 +45,12 @@
 #                                               built with cargo if missing)
 #   STEMDECK_BEFORE  an older binary to time as well (e.g. a copy of the binary
 #               before a change), in the same run: before/after under the same load
+#   DROP_CACHES set (root): before every timed run, empty the page cache and read the
+#               sources back into it, so every run starts from the same memory state. On
+#               a VM that reclaims idle memory (this project's machine), pages the page
+#               cache takes for the first time cost 2-5 ns a byte to write: the trim's
+#               460 MB spill then costs 1-2 s of system time that it does not cost on
+#               reused pages (docs/performance.md, 2026-12-03). Default: off.
 #   GENERATE_ONLY  set: only generate the $FULL_SECS-second session and stop
 #               (bench/open.sh uses this)
 #   BENCH_NICE  e.g. -10 (needs root): on a shared machine, run the benchmark in its own
@@ -319,6 +325,12 @@ measure() { # tool run audio_secs outdir -- command...
     shift 5
     rm -rf "$outdir" && mkdir -p "$outdir"
     sync
+    if [[ -n ${DROP_CACHES:-} ]]; then
+        # Every run from the same memory state: the page cache emptied (the earlier
+        # runs' outputs and spills gone), then the sources read back into it.
+        echo 1 >/proc/sys/vm/drop_caches
+        cat "$FULL"/audio/* "$SHORT"/audio/* >/dev/null
+    fi
     local load t0 t1 stat0 stat1 log="$LOGS/$tool-$run"
     load=$(cut -d' ' -f1 /proc/loadavg)
     stat0=$(head -n1 /proc/stat)
