@@ -19,25 +19,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 SECS="${1:-60}"
-SINK=stemdeck_test
-STARTED=""
 REC_PID=""
 WAV="$(mktemp --suffix=.wav)"
+source bench/null-sink.sh
 cleanup() {
   [[ -n "$REC_PID" ]] && kill "$REC_PID" 2>/dev/null || true
-  [[ -n "$STARTED" ]] && pulseaudio -k 2>/dev/null || true
+  null_sink_stop
   rm -f "$WAV"
 }
 trap cleanup EXIT
-
-if ! pactl info >/dev/null 2>&1; then
-  pulseaudio --daemonize=yes --exit-idle-time=-1 -n --load=module-native-protocol-unix
-  STARTED=1
-  for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
-fi
-pactl list short sinks | grep -q "$SINK" ||
-  pactl load-module module-null-sink sink_name=$SINK rate=48000 channels=2 >/dev/null
-pactl set-default-sink $SINK
 
 cargo build --release -q -p stemdeck_engine --example engine_bench
 EXE="$ROOT/target/release/examples/engine_bench"

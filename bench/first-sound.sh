@@ -4,26 +4,27 @@
 #   bench/first-sound.sh [SESSION.json]     default: the 32 x 4 min benchmark session
 #
 # Opens the session in the real window (target/release/stemdeck, under Xvfb with Mesa's
-# software GL), playing through cpal's default ALSA device into a PulseAudio null sink,
-# presses Space with xdotool and times the first sound the sink plays
-# (bench/first_sound.py: the sink's monitor recorded with parec). The first press comes
-# right after the window appears, with a cold peak cache (the overviews being computed);
-# then $PRESSES - 1 more after pausing. Also prints what PulseAudio reports of the app's
-# stream (its buffer) and how soon Pause silences it. All of it twice: with the sink
-# idle (nothing else has played into it yet) and awake (another stream playing).
-# Figures only; never fails on a slow result. (bench/open.sh measures the same moment without a device, to the
-# processor's output, with the waveform and memory figures.)
+# software GL), playing through cpal's default ALSA device into a PulseAudio null sink
+# (bench/null-sink.sh), presses Space with xdotool and times the first sound the sink
+# plays (bench/first_sound.py: the sink's monitor recorded with parec). Cold launches
+# (an empty peak cache: the overviews being computed) with Play pressed $PRESS_AT
+# seconds after the window appears, then a warm launch and $PRESSES - 1 more presses
+# after pausing. Also prints what PulseAudio reports of the app's stream (its buffer),
+# how soon Pause silences it and the app's peak RSS. All of it twice: with the sink idle
+# (nothing else has played into it yet) and awake (another stream playing). Figures
+# only; never fails on a slow result. (bench/open.sh measures the same moment without a
+# device, at the processor's output, with the waveform figures.)
 #
 # Environment: BENCH_DIR (default target/bench-session), STEMDECK (default
-# target/release/stemdeck, built if missing), PRESSES (default 5), BENCH_NICE (as in
-# export-vs-ffmpeg.sh).
+# target/release/stemdeck, built if missing), PRESSES (default 5), PRESS_AT (default
+# "0.3 1 2"), APP_LOG (the app's stderr; default: discarded with the scratch folder),
+# BENCH_NICE (as in export-vs-ffmpeg.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BENCH_DIR="${BENCH_DIR:-$ROOT/target/bench-session}"
 STEMDECK="${STEMDECK:-$ROOT/target/release/stemdeck}"
 PRESSES="${PRESSES:-5}"
-SINK=stemdeck_test
 say() { printf '[first-sound] %s\n' "$*" >&2; }
 
 if [[ -n ${BENCH_NICE:-} && -z ${BENCH_OWN_SESSION:-} ]]; then
@@ -49,20 +50,12 @@ if [[ -z $SESSION ]]; then
 fi
 
 scratch="$(mktemp -d)"
-STARTED=""
+source bench/null-sink.sh
 cleanup() {
-    [[ -n $STARTED ]] && pulseaudio -k 2>/dev/null || true
+    null_sink_stop
     rm -rf "$scratch"
 }
 trap cleanup EXIT
-if ! pactl info >/dev/null 2>&1; then
-    pulseaudio --daemonize=yes --exit-idle-time=-1 -n --load=module-native-protocol-unix
-    STARTED=1
-    for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
-fi
-pactl list short sinks | grep -q "$SINK" ||
-    pactl load-module module-null-sink sink_name=$SINK rate=48000 channels=2 >/dev/null
-pactl set-default-sink $SINK
 
 # A new user: no settings, no peak cache (cold overviews while the first Play happens).
 export STEMDECK_CONFIG_DIR="$scratch/config" STEMDECK_DATA_DIR="$scratch/data" \

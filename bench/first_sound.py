@@ -91,7 +91,9 @@ def sink_input_latency():
     """PulseAudio's buffer and sink latency for the app's stream, as reported."""
     out = subprocess.run(["pactl", "list", "sink-inputs"], capture_output=True,
                          text=True).stdout
-    lat = re.findall(r"(Buffer Latency|Sink Latency): (\d+) usec", out)
+    # Only the app's stream: not the one first-sound.sh plays to keep the sink awake.
+    ours = [b for b in out.split("Sink Input #") if "stemdeck" in b.lower()]
+    lat = re.findall(r"(Buffer Latency|Sink Latency): (\d+) usec", "".join(ours))
     return ", ".join(f"{k.lower()} {int(v) / 1000:.0f} ms" for k, v in lat) or "none"
 
 

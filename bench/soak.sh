@@ -22,15 +22,8 @@ source scripts/setup.sh
 
 SECS="${1:-600}"
 shift || true
-SINK=stemdeck_test
-
-if ! pactl info >/dev/null 2>&1; then
-  pulseaudio --daemonize=yes --exit-idle-time=-1 -n --load=module-native-protocol-unix
-  for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
-fi
-pactl list short sinks | grep -q "$SINK" ||
-  pactl load-module module-null-sink sink_name=$SINK rate=48000 channels=2 >/dev/null
-pactl set-default-sink $SINK
+# The server stays up afterwards, as before (the process is replaced by exec below).
+source bench/null-sink.sh
 
 # --workspace: the features of the test suite's build, so that build is reused.
 cargo build --locked -q --workspace --example soak
