@@ -94,6 +94,8 @@ pub struct StemdeckApp {
     pub(crate) open_requests: Option<crossbeam_channel::Receiver<Vec<PathBuf>>>,
     /// Tests answer the next file dialog with these paths instead of showing it.
     pub dialog_answer: Option<Vec<PathBuf>>,
+    /// `STEMDECK_TIMING` set: print how long the waveforms took (for bench/).
+    timing_log: bool,
 }
 
 impl StemdeckApp {
@@ -131,6 +133,7 @@ impl StemdeckApp {
             lane_rects: Vec::new(),
             open_requests: options.open_requests,
             dialog_answer: None,
+            timing_log: std::env::var_os("STEMDECK_TIMING").is_some(),
         };
         match options.startup {
             Startup::Open(paths) => app.open_now(&paths),
@@ -267,6 +270,14 @@ impl StemdeckApp {
         let ctx = ui.ctx().clone();
         // Ctrl+=, Ctrl+− and Ctrl+0 zoom the timeline (View menu), not the whole window.
         ctx.options_mut(|o| o.zoom_with_keyboard = false);
+        if self.waveforms.frame_drawn() && self.timing_log {
+            let t = self.waveforms.timing();
+            let secs = t.drawn_after.unwrap_or_default().as_secs_f64();
+            eprintln!(
+                "stemdeck: timing: {} waveform overviews drawn {secs:.3} s after opening",
+                t.tracks
+            );
+        }
         self.shortcuts(&ctx);
         self.close_request(&ctx);
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
@@ -330,9 +341,16 @@ impl StemdeckApp {
         self.poll_open_requests(ctx);
         let exporting = self.export.running();
         self.poll_export();
-        if self.waveforms.poll() || (exporting && !self.export.running()) {
+        // New overviews show within 250 ms, the last one at once: fewer frames while
+        // they are computed leave the cores to the workers (with software GL, a frame of
+        // this window costs 60-70 ms of CPU).
+        let arrived = self.waveforms.poll();
+        let overviews_done = arrived && self.waveforms.progress().is_none();
+        if overviews_done || (exporting && !self.export.running()) {
             // New results to show.
             ctx.request_repaint();
+        } else if arrived {
+            ctx.request_repaint_after(Duration::from_millis(250));
         }
         self.refresh_audio();
         self.sync_engine();
@@ -353,9 +371,11 @@ impl StemdeckApp {
             .engine
             .as_ref()
             .is_some_and(|e| e.feedback().is_playing())
-            || self.waveforms.progress().is_some()
         {
             ctx.request_repaint_after(Duration::from_millis(16));
+        } else if self.waveforms.progress().is_some() {
+            // Only the progress moves: two frames a second (see above).
+            ctx.request_repaint_after(Duration::from_millis(500));
         }
         if self.export.running() {
             ctx.request_repaint_after(Duration::from_millis(100));

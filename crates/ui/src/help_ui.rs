@@ -130,7 +130,7 @@ impl StemdeckApp {
             .default_pos(ctx.content_rect().center())
             .collapsible(false)
             .show(ctx, |ui| {
-                ui.weak("What the audio device and the playback engine report.");
+                ui.weak("What the audio device, the playback engine and the waveforms report.");
                 let Some(engine) = &self.engine else {
                     ui.label("No session is open.");
                     return;
@@ -158,6 +158,21 @@ impl StemdeckApp {
                         "How long the device takes to play what the mixer hands it (its \
                          buffer), as the device reports it: the delay from Play, a mute or \
                          a fader move to hearing it",
+                    );
+                    let t = self.waveforms.timing();
+                    row(
+                        ui,
+                        "Waveforms",
+                        match t.drawn_after {
+                            Some(_) if t.tracks == 0 => "all were in memory".into(),
+                            Some(d) => {
+                                format!("{} drawn {:.2} s after opening", t.tracks, d.as_secs_f64())
+                            }
+                            None => format!("{} of {} ready", t.arrived, t.tracks),
+                        },
+                        "The tracks' overviews this session needed when it opened (computed, \
+                         or read from the cache of earlier openings), and how long until the \
+                         window showed all of them",
                     );
                     row(
                         ui,

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, unbounded};
 use stemdeck_audio::peaks::{PeakCache, Peaks};
@@ -31,6 +32,20 @@ pub struct Waveforms {
     total: u64,
     cancel: Arc<AtomicBool>,
     pending: usize,
+    timing: Timing,
+}
+
+/// How long the last [`Waveforms::load`] took to show every overview (View ▸
+/// Diagnostics; bench/first-sound.sh reads it from the app's log).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timing {
+    started: Option<Instant>,
+    /// Overviews the load had to compute or read from the disk cache.
+    pub tracks: usize,
+    /// Of them, those that have arrived.
+    pub arrived: usize,
+    /// From the load to the first frame drawn with every overview.
+    pub drawn_after: Option<Duration>,
 }
 
 impl Default for Waveforms {
@@ -43,6 +58,7 @@ impl Default for Waveforms {
             total: 0,
             cancel: Arc::new(AtomicBool::new(false)),
             pending: 0,
+            timing: Timing::default(),
         }
     }
 }
@@ -77,6 +93,11 @@ impl Waveforms {
         self.total = todo.iter().map(|(_, l)| *l).sum::<u64>().max(1);
         self.progress = Arc::new(AtomicU64::new(0));
         self.pending = todo.len();
+        self.timing = Timing {
+            started: Some(Instant::now()),
+            tracks: todo.len(),
+            ..Timing::default()
+        };
         if todo.is_empty() {
             self.rx = None;
             return;
@@ -129,6 +150,7 @@ impl Waveforms {
         let mut got = false;
         for (path, peaks) in rx.try_iter() {
             self.pending = self.pending.saturating_sub(1);
+            self.timing.arrived += 1;
             if let Some(p) = peaks {
                 self.peaks.insert(path, Arc::new(p));
             }
@@ -138,6 +160,23 @@ impl Waveforms {
             self.rx = None;
         }
         got
+    }
+
+    /// A frame is being drawn: the first one with every overview there completes
+    /// [`Self::timing`]. Returns true that once.
+    pub fn frame_drawn(&mut self) -> bool {
+        let t = &mut self.timing;
+        match t.started {
+            Some(start) if self.rx.is_none() && t.drawn_after.is_none() => {
+                t.drawn_after = Some(start.elapsed());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn timing(&self) -> Timing {
+        self.timing
     }
 
     /// The overview of frames `from..to` (session rate) of `path`'s file drawn into

@@ -406,6 +406,21 @@ fn the_status_bar_keeps_backend_figures_in_diagnostics() {
     h.get_by_label("Callback load");
     h.get_by_label("Output latency");
     h.get_by_label("Output device");
+    // The 5 tracks' overviews arrive from their workers; then the row says how long
+    // the window took to show them all.
+    h.get_by_label("Waveforms");
+    let drawn = |h: &Harness<'static, StemdeckApp>| {
+        h.query_by_label_contains("5 drawn ")
+            .is_some_and(|n| n.value().is_some_and(|v| v.ends_with(" s after opening")))
+    };
+    for _ in 0..500 {
+        if drawn(&h) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.run_steps(1);
+    }
+    assert!(drawn(&h), "the Waveforms row gives the time all 5 took");
 }
 
 #[test]

@@ -184,14 +184,46 @@ impl Decoder {
     /// stream. Returns the frames written: fewer than asked only at the end of the file.
     pub fn read(&mut self, out: &mut [&mut [f32]]) -> Result<usize, AudioError> {
         let want = out.iter().map(|c| c.len()).min().unwrap_or(0);
-        // Never more than the file's playable length (codec padding after it is dropped).
-        let want = want.min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         let mut done = 0;
         while done < want {
+            let copied = self.read_with(want - done, |pending, range| {
+                let n = range.len();
+                for (ch, dst) in out.iter_mut().enumerate() {
+                    let src = pending.get(ch).or(pending.first());
+                    if let (Some(src), Some(dst)) = (src, dst.get_mut(done..done + n))
+                        && let Some(src) = src.get(range.clone())
+                    {
+                        dst.copy_from_slice(src);
+                    }
+                }
+                n
+            })?;
+            match copied {
+                Some(n) => done += n,
+                None => break,
+            }
+        }
+        Ok(done)
+    }
+
+    /// The next decoded frames where the decoder keeps them, without a copy: `f` gets
+    /// one buffer per file channel and the range of them that comes next (at most `max`
+    /// frames, at least one). `None` at the end of the file.
+    pub fn read_with<R>(
+        &mut self,
+        max: usize,
+        f: impl FnOnce(&[Vec<f32>], std::ops::Range<usize>) -> R,
+    ) -> Result<Option<R>, AudioError> {
+        // Never more than the file's playable length (codec padding after it is dropped).
+        let max = max.min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        if max == 0 {
+            return Ok(None);
+        }
+        loop {
             let avail = self.pending.first().map_or(0, |p| p.len()) - self.pending_pos;
             if avail == 0 {
                 if self.ended || !self.decode_next()? {
-                    break;
+                    return Ok(None);
                 }
                 continue;
             }
@@ -201,20 +233,12 @@ impl Decoder {
                 self.skip_left -= n as u64;
                 continue;
             }
-            let n = avail.min(want - done);
-            for (ch, dst) in out.iter_mut().enumerate() {
-                let src = self.pending.get(ch).or(self.pending.first());
-                if let (Some(src), Some(dst)) = (src, dst.get_mut(done..done + n))
-                    && let Some(src) = src.get(self.pending_pos..self.pending_pos + n)
-                {
-                    dst.copy_from_slice(src);
-                }
-            }
+            let n = avail.min(max);
+            let range = self.pending_pos..self.pending_pos + n;
             self.pending_pos += n;
-            done += n;
+            self.remaining -= n as u64;
+            return Ok(Some(f(&self.pending, range)));
         }
-        self.remaining -= done as u64;
-        Ok(done)
     }
 
     /// Move to `frame` (at the file's rate): the next [`Self::read`] starts there, with
