@@ -13,11 +13,14 @@
 # how soon Pause silences it and the app's peak RSS. All of it twice: with the sink idle
 # (nothing else has played into it yet) and awake (another stream playing). Figures
 # only; never fails on a slow result. (bench/open.sh measures the same moment without a
-# device, at the processor's output, with the waveform figures.)
+# device, at the processor's output.)
+# Waveforms: the time until the window has drawn every overview, as the app reports it
+# (STEMDECK_TIMING=1), for OPEN_RUNS cold launches and one warm launch that only open the
+# session, and for each launch above (overviews computed while it plays).
 #
 # Environment: BENCH_DIR (default target/bench-session), STEMDECK (default
 # target/release/stemdeck, built if missing), PRESSES (default 5), PRESS_AT (default
-# "0.3 1 2"), APP_LOG (the app's stderr; default: discarded with the scratch folder),
+# "0.3 1 2"), OPEN_RUNS (default 3), APP_LOG (the app's stderr; default: discarded),
 # BENCH_NICE (as in export-vs-ffmpeg.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,7 +62,7 @@ trap cleanup EXIT
 
 # A new user: no settings, no peak cache (cold overviews while the first Play happens).
 export STEMDECK_CONFIG_DIR="$scratch/config" STEMDECK_DATA_DIR="$scratch/data" \
-    STEMDECK_CACHE_DIR="$scratch/cache" LIBGL_ALWAYS_SOFTWARE=1 SINK APP_LOG="${APP_LOG:-$scratch/app.log}"
+    STEMDECK_CACHE_DIR="$scratch/cache" LIBGL_ALWAYS_SOFTWARE=1 SINK APP_LOG="${APP_LOG:-}"
 cat "$(dirname "$SESSION")"/audio/* >/dev/null 2>&1 || true
 say "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 say "stemdeck: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo 'no git') ($STEMDECK)"

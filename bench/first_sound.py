@@ -16,8 +16,13 @@ computed while Play is pressed) with Play pressed AT seconds after the window ap
 for each AT in $PRESS_AT (default "0.3 1 2"); then warm (the cache the last cold run
 filled) at the first AT, followed by PRESSES - 1 more presses after pausing. Prints one
 line per press, what PulseAudio reports of the app's stream (its buffer), and how soon
-Pause silences it, and the app's peak RSS when it is closed. Figures only: nothing is
-asserted.
+Pause silences it, and the app's peak RSS when it is closed.
+
+Waveforms: every launch runs with STEMDECK_TIMING=1, so the app prints when its window
+first drew every overview (counted from opening the session); each launch waits for
+that line before closing and prints it. Before the Play launches, $OPEN_RUNS (default
+3) cold launches and one warm launch that only open the session (no Play) time the
+overviews alone. Figures only: nothing is asserted.
 """
 
 import array
@@ -101,11 +106,12 @@ class App:
     """The real app on SESSION, its window found with xdotool."""
 
     def __init__(self, exe, session, cache):
-        env = dict(os.environ, STEMDECK_CACHE_DIR=cache)
+        env = dict(os.environ, STEMDECK_CACHE_DIR=cache, STEMDECK_TIMING="1")
         self.started = time.monotonic()
-        log = os.environ.get("APP_LOG", os.devnull)
+        # This launch's stderr alone (a warm launch reuses a cold one's cache path).
+        self.log = cache + ".log"
         self.proc = subprocess.Popen([exe, "open", session], stdout=subprocess.DEVNULL,
-                                     stderr=open(log, "a"), env=env)
+                                     stderr=open(self.log, "w"), env=env)
         self.wid = None
         while self.wid is None and time.monotonic() - self.started < 60:
             r = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Stemdeck"],
@@ -115,8 +121,13 @@ class App:
             if self.wid is None:
                 time.sleep(0.02)
         if self.wid is None:
+            code = self.proc.poll()
             self.close()
-            sys.exit("the window did not appear within 60 s")
+            with open(self.log, errors="replace") as f:
+                tail = f.read()[-2000:]
+            sys.exit("the window did not appear within 60 s (the app "
+                     + ("is still running" if code is None else f"exited with {code}")
+                     + "); its stderr ended with:\n" + tail)
         self.window_at = time.monotonic() - self.started
         # No window manager: give the window the keyboard focus ourselves.
         for _ in range(100):
@@ -127,6 +138,23 @@ class App:
 
     def key(self, name):
         subprocess.run(["xdotool", "key", name], check=True)
+
+    def waveforms(self, label, timeout=60.0):
+        """Wait for the app's line saying every overview is drawn; print it and return
+        its seconds (from opening the session), or None."""
+        line = re.compile(r"timing: (\d+) waveform overviews drawn ([0-9.]+) s after opening")
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with open(self.log, errors="replace") as f:
+                m = line.search(f.read())
+            if m:
+                secs = float(m.group(2))
+                print(f"  waveforms, {label}: {m.group(1)} overviews drawn {secs:.2f} s "
+                      "after opening")
+                return secs
+            time.sleep(0.05)
+        print(f"  waveforms, {label}: not all drawn within {timeout:.0f} s")
+        return None
 
     def peak_rss_mb(self):
         """The app's peak resident memory so far (VmHWM), MB."""
@@ -145,6 +173,10 @@ class App:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        keep = os.environ.get("APP_LOG")
+        if keep:
+            with open(self.log, errors="replace") as src, open(keep, "a") as dst:
+                dst.write(src.read())
 
 
 def press_play(app, rec, label):
@@ -186,8 +218,21 @@ def main():
     scratch = tempfile.mkdtemp(prefix="first-sound-")
     rec = Recorder(f"{sink}.monitor")
     time.sleep(0.5)
+    open_runs = int(os.environ.get("OPEN_RUNS", "3"))
     cold, warm = [], []
+    drawn = {"cold, opened only": [], "warm, opened only": [], "cold, Play pressed": [],
+             "warm, Play pressed": []}
     try:
+        # The overviews alone: open, wait until every one is drawn, close.
+        for i in range(open_runs + 1):
+            kind = "cold, opened only" if i < open_runs else "warm, opened only"
+            # The warm launch finds the cache the last cold one filled.
+            cache = os.path.join(scratch, f"open{min(i, open_runs - 1)}")
+            app = App(exe, session, cache)
+            t = app.waveforms(kind)
+            if t is not None:
+                drawn[kind].append(t)
+            app.close()
         for i, at in enumerate(press_at):
             cache = os.path.join(scratch, f"cache{i}")
             app = App(exe, session, cache)
@@ -199,9 +244,10 @@ def main():
                 time.sleep(1.0)
                 print(f"  PulseAudio, the app's stream: {sink_input_latency()}")
             pause(app, rec)
-            if i == len(press_at) - 1:
-                # Let the overviews finish, so the next launch finds them cached.
-                time.sleep(8.0)
+            # Let the overviews finish (so the next launch finds them cached).
+            t = app.waveforms(f"cold, Play pressed {at:g} s after the window")
+            if t is not None:
+                drawn["cold, Play pressed"].append(t)
             app.close()
         app = App(exe, session, cache)
         try:
@@ -213,6 +259,9 @@ def main():
                 if t is not None:
                     warm.append(t)
                 pause(app, rec)
+            t = app.waveforms("warm, Play pressed")
+            if t is not None:
+                drawn["warm, Play pressed"].append(t)
         finally:
             app.close()
         for name, r in (("cold launches", cold), ("warm", warm)):
@@ -220,6 +269,11 @@ def main():
                 s = sorted(r)
                 print(f"first sound after Play, {name}: median {s[len(s) // 2] * 1000:.0f} ms, "
                       f"max {s[-1] * 1000:.0f} ms over {len(s)} presses")
+        for name, r in drawn.items():
+            if r:
+                s = sorted(r)
+                print(f"every waveform drawn, {name}: median {s[len(s) // 2]:.2f} s, "
+                      f"max {s[-1]:.2f} s over {len(s)} launches")
     finally:
         rec.close()
         shutil.rmtree(scratch, ignore_errors=True)
