@@ -20,7 +20,7 @@ Pause silences it, and the app's peak RSS when it is closed.
 
 Waveforms: every launch runs with STEMDECK_TIMING=1, so the app prints when its window
 first drew every overview (counted from opening the session); each launch waits for
-that line before closing and prints it. Before the Play launches, $OPEN_RUNS (default
+that line before closing and prints it. After the Play launches, $OPEN_RUNS (default
 3) cold launches and one warm launch that only open the session (no Play) time the
 overviews alone. Figures only: nothing is asserted.
 """
@@ -223,16 +223,6 @@ def main():
     drawn = {"cold, opened only": [], "warm, opened only": [], "cold, Play pressed": [],
              "warm, Play pressed": []}
     try:
-        # The overviews alone: open, wait until every one is drawn, close.
-        for i in range(open_runs + 1):
-            kind = "cold, opened only" if i < open_runs else "warm, opened only"
-            # The warm launch finds the cache the last cold one filled.
-            cache = os.path.join(scratch, f"open{min(i, open_runs - 1)}")
-            app = App(exe, session, cache)
-            t = app.waveforms(kind)
-            if t is not None:
-                drawn[kind].append(t)
-            app.close()
         for i, at in enumerate(press_at):
             cache = os.path.join(scratch, f"cache{i}")
             app = App(exe, session, cache)
@@ -263,6 +253,17 @@ def main():
             if t is not None:
                 drawn["warm, Play pressed"].append(t)
         finally:
+            app.close()
+        # The overviews alone: open, wait until every one is drawn, close. (After the
+        # Play launches, so the first of those still finds the sink as it was.)
+        for i in range(open_runs + 1):
+            kind = "cold, opened only" if i < open_runs else "warm, opened only"
+            # The warm launch finds the cache the last cold one filled.
+            cache = os.path.join(scratch, f"open{min(i, open_runs - 1)}")
+            app = App(exe, session, cache)
+            t = app.waveforms(kind)
+            if t is not None:
+                drawn[kind].append(t)
             app.close()
         for name, r in (("cold launches", cold), ("warm", warm)):
             if r:
