@@ -21,7 +21,7 @@
 # Environment: BENCH_DIR (default target/bench-session), STEMDECK (default
 # target/release/stemdeck, built if missing), PRESSES (default 5), PRESS_AT (default
 # "0.3 1 2"), OPEN_RUNS (default 3), APP_LOG (the app's stderr; default: discarded),
-# BENCH_NICE (as in export-vs-ffmpeg.sh).
+# XVFB_LOG (Xvfb's output; default: discarded), BENCH_NICE (as in export-vs-ffmpeg.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -70,10 +70,19 @@ say "session: $SESSION"
 # The same lock as the tests that use the sound server, so nothing plays over them.
 exec 9>"${TMPDIR:-/tmp}/stemdeck-pulse-tests.lock"
 flock 9
+# One X server for the whole run, on a free display it picks itself (-displayfd), its
+# output in $XVFB_LOG. (About 1 launch in 20, under load, the app could not connect to
+# it: "Failed to open connection to X server"; first_sound.py then prints that and
+# stops. The cause is not known yet; see docs/performance.md.)
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$scratch/display" >>"${XVFB_LOG:-/dev/null}" 2>&1 &
+XVFB=$!
+for _ in $(seq 100); do [[ -s $scratch/display ]] && break; sleep 0.05; done
+[[ -s $scratch/display ]] || { say "error: Xvfb did not start"; exit 1; }
+export DISPLAY=":$(cat "$scratch/display")"
+trap 'kill $XVFB 2>/dev/null; cleanup' EXIT
 # 1. The sink idle, as after starting the sound server: nothing has played into it.
 say "the sink idle (no other stream)"
-xvfb-run -a -s "-screen 0 1280x800x24" \
-    python3 "$ROOT/bench/first_sound.py" "$STEMDECK" "$SESSION" "$PRESSES"
+python3 "$ROOT/bench/first_sound.py" "$STEMDECK" "$SESSION" "$PRESSES"
 # 2. The sink awake: another stream (silence, 20 ms latency) plays throughout, as on a
 #    desktop where something else is playing. PulseAudio's null sink, idle, sleeps up
 #    to its whole latency before it serves a new stream (traced: the app's callbacks
@@ -81,7 +90,6 @@ xvfb-run -a -s "-screen 0 1280x800x24" \
 say "the sink awake (another stream playing silence)"
 pacat -d "$SINK" --latency-msec=20 --raw --format=s16le --rate=48000 --channels=2 </dev/zero &
 KEEP=$!
-trap 'kill $KEEP 2>/dev/null; cleanup' EXIT
+trap 'kill $KEEP $XVFB 2>/dev/null; cleanup' EXIT
 sleep 1
-xvfb-run -a -s "-screen 0 1280x800x24" \
-    python3 "$ROOT/bench/first_sound.py" "$STEMDECK" "$SESSION" "$PRESSES"
+python3 "$ROOT/bench/first_sound.py" "$STEMDECK" "$SESSION" "$PRESSES"
