@@ -168,7 +168,7 @@ impl StemdeckApp {
                             Some(d) => {
                                 format!("{} drawn {:.2} s after opening", t.tracks, d.as_secs_f64())
                             }
-                            None => format!("{} of {} ready", t.arrived, t.tracks),
+                            None => format!("{} of {} ready", self.waveforms.arrived(), t.tracks),
                         },
                         "The tracks' overviews this session needed when it opened (computed, \
                          or read from the cache of earlier openings), and how long until the \

@@ -42,8 +42,6 @@ pub struct Timing {
     started: Option<Instant>,
     /// Overviews the load had to compute or read from the disk cache.
     pub tracks: usize,
-    /// Of them, those that have arrived.
-    pub arrived: usize,
     /// From the load to the first frame drawn with every overview.
     pub drawn_after: Option<Duration>,
 }
@@ -150,7 +148,6 @@ impl Waveforms {
         let mut got = false;
         for (path, peaks) in rx.try_iter() {
             self.pending = self.pending.saturating_sub(1);
-            self.timing.arrived += 1;
             if let Some(p) = peaks {
                 self.peaks.insert(path, Arc::new(p));
             }
@@ -177,6 +174,11 @@ impl Waveforms {
 
     pub fn timing(&self) -> Timing {
         self.timing
+    }
+
+    /// Of [`Timing::tracks`], the overviews that have arrived.
+    pub fn arrived(&self) -> usize {
+        self.timing.tracks.saturating_sub(self.pending)
     }
 
     /// The overview of frames `from..to` (session rate) of `path`'s file drawn into
