@@ -270,6 +270,9 @@ impl StemdeckApp {
         let ctx = ui.ctx().clone();
         // Ctrl+=, Ctrl+− and Ctrl+0 zoom the timeline (View menu), not the whole window.
         ctx.options_mut(|o| o.zoom_with_keyboard = false);
+        // The overviews that arrived since the last frame are drawn by this one (a worker
+        // woke it for them).
+        self.waveforms.poll();
         if self.waveforms.frame_drawn() && self.timing_log {
             let t = self.waveforms.timing();
             let secs = t.drawn_after.unwrap_or_default().as_secs_f64();
@@ -341,16 +344,15 @@ impl StemdeckApp {
         self.poll_open_requests(ctx);
         let exporting = self.export.running();
         self.poll_export();
-        // New overviews show within 250 ms, the last one at once: fewer frames while
-        // they are computed leave the cores to the workers (with software GL, a frame of
-        // this window costs 60-70 ms of CPU).
-        let arrived = self.waveforms.poll();
-        let overviews_done = arrived && self.waveforms.progress().is_none();
-        if overviews_done || (exporting && !self.export.running()) {
+        self.waveforms.wake(ctx);
+        // Overviews that arrived during this frame: the workers asked for the repaint
+        // already, unless they came before the window existed.
+        if self.waveforms.poll() {
+            crate::waveforms::repaint_for_arrival(ctx, self.waveforms.progress().is_none());
+        }
+        if exporting && !self.export.running() {
             // New results to show.
             ctx.request_repaint();
-        } else if arrived {
-            ctx.request_repaint_after(Duration::from_millis(250));
         }
         self.refresh_audio();
         self.sync_engine();
@@ -374,7 +376,7 @@ impl StemdeckApp {
         {
             ctx.request_repaint_after(Duration::from_millis(16));
         } else if self.waveforms.progress().is_some() {
-            // Only the progress moves: two frames a second (see above).
+            // Only the progress moves: two frames a second (see `ARRIVAL_REPAINT`).
             ctx.request_repaint_after(Duration::from_millis(500));
         }
         if self.export.running() {

@@ -5,8 +5,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, unbounded};
@@ -24,6 +24,11 @@ type Columns = (Arc<Peaks>, Vec<[f32; 2]>);
 /// Column sets kept at most (a zoom or scroll makes new ones every frame).
 const COLUMNS_KEPT: usize = 2048;
 
+/// How soon a new overview shows while others are still being computed: fewer frames
+/// leave the cores to the workers (with software GL a frame of this window costs 60-70 ms
+/// of CPU). The last one shows at once.
+pub const ARRIVAL_REPAINT: Duration = Duration::from_millis(250);
+
 pub struct Waveforms {
     peaks: HashMap<PathBuf, Arc<Peaks>>,
     columns: RefCell<HashMap<ColumnsKey, Columns>>,
@@ -33,6 +38,9 @@ pub struct Waveforms {
     cancel: Arc<AtomicBool>,
     pending: usize,
     timing: Timing,
+    /// The window to wake when an overview arrives; set by [`Self::wake`] once the UI
+    /// runs (the first session opens before there is a window).
+    waker: Arc<OnceLock<egui::Context>>,
 }
 
 /// How long the last [`Waveforms::load`] took to show every overview (View ▸
@@ -56,6 +64,7 @@ impl Default for Waveforms {
             total: 0,
             cancel: Arc::new(AtomicBool::new(false)),
             pending: 0,
+            waker: Arc::new(OnceLock::new()),
             timing: Timing::default(),
         }
     }
@@ -107,14 +116,17 @@ impl Waveforms {
             .min(todo.len());
         let todo = Arc::new(todo);
         let next = Arc::new(AtomicUsize::new(0));
+        let left = Arc::new(AtomicUsize::new(todo.len()));
         let cache = PeakCache::default_dir().map(PeakCache::new);
         for k in 0..workers {
-            let (todo, next, tx, cache) = (
+            let (todo, next, left, tx, cache) = (
                 Arc::clone(&todo),
                 Arc::clone(&next),
+                Arc::clone(&left),
                 tx.clone(),
                 cache.clone(),
             );
+            let waker = Arc::clone(&self.waker);
             let cancel = Arc::clone(&self.cancel);
             let progress = Arc::clone(&self.progress);
             std::thread::Builder::new()
@@ -136,9 +148,23 @@ impl Waveforms {
                         if tx.send((path.clone(), result.ok())).is_err() {
                             return;
                         }
+                        // Without this the window would only see it at its next
+                        // progress tick, up to half a second later.
+                        let last = left.fetch_sub(1, Ordering::AcqRel) == 1;
+                        if let Some(ctx) = waker.get() {
+                            repaint_for_arrival(ctx, last);
+                        }
                     }
                 })
                 .ok();
+        }
+    }
+
+    /// From now on the workers wake `ctx` when an overview arrives (the first call
+    /// counts; later ones are no-ops).
+    pub fn wake(&self, ctx: &egui::Context) {
+        if self.waker.get().is_none() {
+            self.waker.set(ctx.clone()).ok();
         }
     }
 
@@ -225,6 +251,16 @@ impl Waveforms {
 impl Drop for Waveforms {
     fn drop(&mut self) {
         self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The repaint an arrived overview asks for: within [`ARRIVAL_REPAINT`], or at once
+/// when it was the last one.
+pub fn repaint_for_arrival(ctx: &egui::Context, last: bool) {
+    if last {
+        ctx.request_repaint();
+    } else {
+        ctx.request_repaint_after(ARRIVAL_REPAINT);
     }
 }
 

@@ -636,3 +636,43 @@ fn missing_files_are_reported_and_relinked_by_name() {
     let saved = Session::load(&file).unwrap();
     assert_eq!(saved.tracks[1].path, moved.join("Snare.wav"));
 }
+
+/// An overview computed while no frame runs wakes the window itself: the last one at
+/// once, so it is drawn without waiting for the next progress tick.
+#[test]
+fn the_last_waveform_overview_wakes_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(&session_file(dir.path()));
+    h.run();
+    // Another session, with files no overview is cached for yet.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let file = session_file(&other);
+    let (tx, rx) = crossbeam_channel::unbounded();
+    h.ctx.set_request_repaint_callback(move |info| {
+        tx.send(info.delay).ok();
+    });
+    h.state_mut().open(vec![file]);
+    assert!(
+        !h.state().waveforms_ready(),
+        "the overviews are being computed"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut delays = Vec::new();
+    while !delays.contains(&std::time::Duration::ZERO) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(d) => delays.push(d),
+            Err(e) => panic!("no immediate repaint asked for ({e}); got {delays:?}"),
+        }
+    }
+    // The overviews before the last asked for a repaint within 250 ms.
+    assert!(
+        delays
+            .iter()
+            .all(|d| *d <= std::time::Duration::from_millis(250)),
+        "{delays:?}"
+    );
+    h.run();
+    assert!(h.state().waveforms_ready());
+}
