@@ -51,7 +51,9 @@ impl Fixture {
         add(&mut bass, &sine(FRAMES, RATE, 330.0, 0.05, 0.0));
         let vox = sine(FRAMES, RATE, 1000.0, 0.1, 0.0);
         let keys = sine(FRAMES, RATE, 1000.0, 0.1, 0.7);
-        let tracks: [(&str, Vec<Vec<f32>>, &[&str], &str); 4] = [
+        // A track: its name, its channels, ffmpeg's codec arguments, the extension.
+        type Source<'a> = (&'a str, Vec<Vec<f32>>, &'a [&'a str], &'a str);
+        let tracks: [Source; 4] = [
             ("Kick", vec![kick], &["-c:a", "pcm_s24le"], "wav"),
             (
                 "Bass DI",

@@ -101,8 +101,8 @@ fn a_stem_eq_nulls_against_ffmpeg_on_the_dry_stem() {
         2,
         Some("equalizer=f=1000:t=q:w=1.4:g=-6,highshelf=f=6000:t=q:w=0.8:g=3"),
     );
-    for c in 0..2 {
-        let residual = peak(&diff(&wet.channels[c], &theirs[c]));
+    for (c, theirs) in theirs.iter().enumerate() {
+        let residual = peak(&diff(&wet.channels[c], theirs));
         assert!(
             dbfs(residual) < -90.0,
             "channel {c}: {:.1} dBFS against ffmpeg",

@@ -24,7 +24,7 @@ fn decode_parallel(files: &[PathBuf]) -> Result<u64, String> {
         .iter()
         .map(|p| (std::fs::metadata(p).map_or(0, |m| m.len()), p))
         .collect();
-    sized.sort_by(|a, b| b.0.cmp(&a.0));
+    sized.sort_by_key(|s| std::cmp::Reverse(s.0));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     std::thread::scope(|s| {

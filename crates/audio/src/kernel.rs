@@ -259,7 +259,10 @@ mod tests {
 
     const N: usize = 64;
 
-    fn plan(stems: &[(f32, &[(usize, f32, f32)])]) -> MixPlan {
+    /// A stem: its gain, and its tracks as (track, gain, pan).
+    type StemSpec<'a> = (f32, &'a [(usize, f32, f32)]);
+
+    fn plan(stems: &[StemSpec]) -> MixPlan {
         MixPlan {
             stems: stems
                 .iter()

@@ -2,6 +2,8 @@
 //! length), afade (fades), volume (clip gain), adelay (position), summed with amix's
 //! arithmetic done here (a plain sum). Sample for sample, read in odd blocks and after
 //! a seek.
+// Tests may unwrap (clippy.toml); clippy cannot tell their helpers from library code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::Command;

@@ -357,8 +357,10 @@ mod tests {
 
     #[test]
     fn out_of_range_parameters_are_named() {
-        let mut c = Compressor::default();
-        c.ratio = 0.5;
+        let c = Compressor {
+            ratio: 0.5,
+            ..Compressor::default()
+        };
         let e = Effect::new(EffectKind::Compressor(c));
         assert_eq!(e.problem().as_deref(), Some("ratio: must be 1 or more"));
         let l = Limiter {

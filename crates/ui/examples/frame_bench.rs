@@ -2,6 +2,8 @@
 //! measured headless (egui without a window: layout, painting and tessellation).
 //!
 //!     cargo run --release -p stemdeck_ui --example frame_bench [TRACKS] [SECONDS]
+// A benchmark program: a failure ends the run, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 

@@ -12,7 +12,7 @@
 //! PLAY_SECONDS (default 5) and prints the peak RSS again. `bench/open.sh` runs it.
 //! Figures only: nothing is asserted.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -61,13 +61,13 @@ struct Run {
     played_mb: f64,
 }
 
-fn run(session: &PathBuf, play_secs: f64) -> Run {
+fn run(session: &Path, play_secs: f64) -> Run {
     reset_peak_rss();
     let cpu0 = process_cpu_s();
     let t0 = Instant::now();
     let mut app = StemdeckApp::new(AppOptions {
         audio: false,
-        startup: Startup::Open(vec![session.clone()]),
+        startup: Startup::Open(vec![session.to_path_buf()]),
         demo: None,
         open_requests: None,
     });

@@ -1,5 +1,7 @@
 //! Shared test fixtures: small generated sessions and an offline reference render.
 #![allow(dead_code)]
+// Tests may unwrap (clippy.toml); clippy cannot tell their helpers from library code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -1,6 +1,8 @@
 //! What the GUI tests share: a scratch settings folder, a small session on disk, and a
 //! harness around the real app.
 #![allow(dead_code)]
+// Tests may unwrap (clippy.toml); clippy cannot tell their helpers from library code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
