@@ -73,7 +73,7 @@ flock 9
 # One X server for the whole run, on a free display it picks itself (-displayfd), its
 # output in $XVFB_LOG. -noreset: by default an X server resets when its last client
 # leaves, and here every launch is the only client; a launch that connected during that
-# reset was dropped ("Failed to open connection to X server", about 1 launch in 20; see
+# reset was dropped ("Failed to open connection to X server", 1 launch in 14-20; see
 # docs/performance.md, 2026-12-04).
 Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp -noreset 3>"$scratch/display" >>"${XVFB_LOG:-/dev/null}" 2>&1 &
 XVFB=$!
