@@ -78,7 +78,16 @@ pub fn run(paths: Vec<PathBuf>) -> anyhow::Result<()> {
             if let Some(wake) = wake {
                 wake.set(cc.egui_ctx.clone()).ok();
             }
-            Ok(Box::new(StemdeckApp::new(options)))
+            let mut app = StemdeckApp::new(options);
+            if let Some(gl) = &cc.gl {
+                use eframe::glow::HasContext as _;
+                // SAFETY: eframe made this context current on this thread before calling
+                // us, and GL_RENDERER is a string every context has (egui_glow's painter
+                // has just read it the same way).
+                let name = unsafe { gl.get_parameter_string(eframe::glow::RENDERER) };
+                app.set_renderer(stemdeck_ui::Renderer::new(name));
+            }
+            Ok(Box::new(app))
         }),
     );
     // The socket goes with the window.

@@ -154,7 +154,7 @@ impl Action {
             Action::ZoomIn => "Show less of the timeline, larger (also Ctrl+wheel over the lanes)",
             Action::ZoomOut => "Show more of the timeline",
             Action::ZoomToFit => "Show the whole song",
-            Action::Diagnostics => "Audio device, engine and waveform figures",
+            Action::Diagnostics => "Audio device, engine, waveform and renderer figures",
             Action::KeyboardShortcuts => "Every key Stemdeck knows",
             Action::About => "Version and licences",
         }

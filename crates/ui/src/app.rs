@@ -96,6 +96,8 @@ pub struct StemdeckApp {
     pub dialog_answer: Option<Vec<PathBuf>>,
     /// `STEMDECK_TIMING` set: print how long the waveforms took (for bench/).
     timing_log: bool,
+    /// What draws the window (set by the binary once the window exists).
+    pub(crate) renderer: crate::pacing::Renderer,
 }
 
 impl StemdeckApp {
@@ -134,6 +136,7 @@ impl StemdeckApp {
             open_requests: options.open_requests,
             dialog_answer: None,
             timing_log: std::env::var_os("STEMDECK_TIMING").is_some(),
+            renderer: Default::default(),
         };
         match options.startup {
             Startup::Open(paths) => app.open_now(&paths),
@@ -335,6 +338,18 @@ impl StemdeckApp {
         self.background(&ctx);
     }
 
+    /// The OpenGL renderer the window draws with (View ▸ Diagnostics; a software one
+    /// draws fewer frames while overviews are computed, see [`crate::pacing`]).
+    pub fn set_renderer(&mut self, renderer: crate::pacing::Renderer) {
+        self.renderer = renderer;
+    }
+
+    /// The interval between frames while the playhead or a meter moves.
+    pub fn animation_interval(&self) -> Duration {
+        self.renderer
+            .animation_interval(self.waveforms.progress().is_some())
+    }
+
     /// The work that is not drawing: open requests, the waveform and export jobs, the
     /// engine following the session, the autosave, the window title, and when to come
     /// back. [`Self::ui`] runs it after each frame's widgets; while the window is hidden
@@ -374,7 +389,7 @@ impl StemdeckApp {
             .as_ref()
             .is_some_and(|e| e.feedback().is_playing())
         {
-            ctx.request_repaint_after(Duration::from_millis(16));
+            ctx.request_repaint_after(self.animation_interval());
         } else if self.waveforms.progress().is_some() {
             // Only the progress moves: two frames a second (see `ARRIVAL_REPAINT`).
             ctx.request_repaint_after(Duration::from_millis(500));

@@ -130,7 +130,7 @@ impl StemdeckApp {
             .default_pos(ctx.content_rect().center())
             .collapsible(false)
             .show(ctx, |ui| {
-                ui.weak("What the audio device, the playback engine and the waveforms report.");
+                ui.weak("What the audio device, the playback engine, the waveforms and the renderer report.");
                 let Some(engine) = &self.engine else {
                     ui.label("No session is open.");
                     return;
@@ -173,6 +173,14 @@ impl StemdeckApp {
                         "The tracks' overviews this session needed when it opened (computed, \
                          or read from the cache of earlier openings), and how long until the \
                          window showed all of them",
+                    );
+                    row(
+                        ui,
+                        "Renderer",
+                        self.renderer.describe(),
+                        "What draws this window (OpenGL). A software renderer draws on the \
+                         processor: while waveforms are computed, the playhead and meters \
+                         then move 10 times a second, to leave the processor to them",
                     );
                     row(
                         ui,

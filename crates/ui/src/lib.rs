@@ -24,6 +24,7 @@ mod menu_ui;
 mod mixer_ui;
 mod notices;
 mod notices_ui;
+pub mod pacing;
 mod recovery_ui;
 mod settings;
 mod song_ui;
@@ -37,6 +38,7 @@ mod waveforms;
 
 pub use actions::Action;
 pub use app::{AppOptions, Startup, StemdeckApp};
+pub use pacing::Renderer;
 pub use settings::Settings;
 pub use state::ChainOwner;
 pub use state::PeakHold;

@@ -77,7 +77,8 @@ impl StemdeckApp {
         let level = self.meter_display.last().copied().unwrap_or(0.0);
         let held = self.master_hold.level(now);
         if self.master_hold.is_moving(now) {
-            ui.ctx().request_repaint_after(Duration::from_millis(50));
+            ui.ctx()
+                .request_repaint_after(Duration::from_millis(50).max(self.animation_interval()));
         }
         let fx_open = self.show_effects && self.fx_owner == ChainOwner::Master;
         let Some(doc) = self.doc.as_mut() else { return };

@@ -637,6 +637,52 @@ fn missing_files_are_reported_and_relinked_by_name() {
     assert_eq!(saved.tracks[1].path, moved.join("Snare.wav"));
 }
 
+/// On a software renderer (a machine without a GPU driver) every frame costs tens of
+/// ms of CPU, so while overviews are computed the playhead and meters ask for 10 frames
+/// a second, not 60; with a GPU, or once every overview is in, they ask for 60.
+#[test]
+fn a_software_renderer_draws_fewer_frames_while_overviews_are_computed() {
+    use stemdeck_ui::Renderer;
+    use stemdeck_ui::pacing::{FRAME, SOFTWARE_BUSY_FRAME};
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(&session_file(dir.path()));
+    h.run();
+    assert!(h.state().waveforms_ready());
+    for (renderer, busy) in [
+        ("llvmpipe (LLVM 15.0.6, 256 bits)", SOFTWARE_BUSY_FRAME),
+        ("Mesa Intel(R) UHD Graphics 620 (KBL GT2)", FRAME),
+    ] {
+        h.state_mut().set_renderer(Renderer::new(renderer));
+        assert_eq!(
+            h.state().animation_interval(),
+            FRAME,
+            "{renderer}: nothing computed"
+        );
+        // Another session, with files no overview is cached for yet.
+        let other = dir.path().join(format!("other-{}", busy.as_millis()));
+        std::fs::create_dir(&other).unwrap();
+        h.state_mut().open(vec![session_file(&other)]);
+        assert!(
+            !h.state().waveforms_ready(),
+            "the overviews are being computed"
+        );
+        assert_eq!(
+            h.state().animation_interval(),
+            busy,
+            "{renderer}: computing"
+        );
+        for _ in 0..500 {
+            if h.state().waveforms_ready() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            h.run_steps(1);
+        }
+        assert!(h.state().waveforms_ready());
+        assert_eq!(h.state().animation_interval(), FRAME, "{renderer}: all in");
+    }
+}
+
 /// An overview computed while no frame runs wakes the window itself: the last one at
 /// once, so it is drawn without waiting for the next progress tick.
 #[test]

@@ -408,6 +408,13 @@ fn the_status_bar_keeps_backend_figures_in_diagnostics() {
     h.get_by_label("Callback load");
     h.get_by_label("Output latency");
     h.get_by_label("Output device");
+    // No GL in this harness: the renderer is not known.
+    h.get_by_label("Renderer");
+    h.state_mut().set_renderer(stemdeck_ui::Renderer::new(
+        "llvmpipe (LLVM 15.0.6, 256 bits)",
+    ));
+    h.run_steps(2);
+    h.get_by_label("llvmpipe (LLVM 15.0.6, 256 bits) (software)");
     // The 5 tracks' overviews arrive from their workers; then the row says how long
     // the window took to show them all.
     h.get_by_label("Waveforms");
