@@ -17,6 +17,12 @@ if (($(df -Pk . | awk 'NR == 2 { print $4 }') < 5 * 1048576)); then
     "the build or the tests may fail with \"No space left on device\"" >&2
 fi
 
+# The device tests start a sound server (PulseAudio, with a null sink) when none runs:
+# stop it again at the end, pass or fail, so the suite leaves the machine as it found it.
+if ! pactl info >/dev/null 2>&1; then
+  trap 'if pactl info >/dev/null 2>&1; then pulseaudio -k 2>/dev/null || true; fi' EXIT
+fi
+
 cargo build --workspace --all-targets --locked
 # The end-to-end tests run the binary built exactly like this (its own feature set);
 # build it once here rather than inside the first test.
