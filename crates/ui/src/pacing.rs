@@ -23,22 +23,18 @@ pub const SOFTWARE_BUSY_FRAME: Duration = Duration::from_millis(100);
 pub struct Renderer {
     /// `GL_RENDERER`, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"; `None` when not known
     /// (tests, no GL).
-    pub name: Option<String>,
+    name: Option<String>,
+    /// Known from the name once, not in every frame.
+    software: bool,
 }
 
 impl Renderer {
     pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: Some(name.into()),
-        }
-    }
-
-    /// Whether it draws on the processor, by the names the software renderers give
-    /// themselves (Mesa's llvmpipe and softpipe, Windows' and Apple's).
-    pub fn is_software(&self) -> bool {
-        let Some(name) = &self.name else { return false };
-        let name = name.to_ascii_lowercase();
-        [
+        let name = name.into();
+        // The names the software renderers give themselves (Mesa's llvmpipe and
+        // softpipe, Windows' and Apple's).
+        let lower = name.to_ascii_lowercase();
+        let software = [
             "llvmpipe",
             "softpipe",
             "software rasterizer",
@@ -46,7 +42,16 @@ impl Renderer {
             "gdi generic",
         ]
         .iter()
-        .any(|s| name.contains(s))
+        .any(|s| lower.contains(s));
+        Self {
+            name: Some(name),
+            software,
+        }
+    }
+
+    /// Whether it draws on the processor.
+    pub fn is_software(&self) -> bool {
+        self.software
     }
 
     /// The interval between frames while the playhead or a meter moves.
